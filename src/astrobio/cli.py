@@ -1,0 +1,148 @@
+"""`astrobio`: the one entry point (train, config, components, models).
+
+Commands parse and validate everything before they write anything; errors are one line on stderr
+with exit code 2 (usage/config) or 1 (runtime). `--debug` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from astrobio.cli_support import guarded, launch_torchrun, metrics_table, print_table, strip_option
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="astrobio: train the astrobiology models, locally or on Kubeflow.")
+config_app = typer.Typer(no_args_is_help=True, help="Inspect the resolved configuration.")
+models_app = typer.Typer(no_args_is_help=True, help="Inspect weights files against a component.")
+app.add_typer(config_app, name="config")
+app.add_typer(models_app, name="models")
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-f", help="YAML run config (e.g. configs/smoke.yaml)")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override KEY=VALUE, e.g. optim.lr=3e-4 (repeatable)")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="show tracebacks")]
+
+
+@app.command("components")
+def components_cmd(debug: DebugOpt = False) -> None:
+    """List the registered model components."""
+    from astrobio.registry import component_names, get_spec
+
+    def body() -> None:
+        for name in component_names():
+            spec = get_spec(name)
+            print(f"{name:12s} phase={spec.phase:10s} image={spec.image:24s} {spec.description}")
+
+    guarded(body, debug)
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None, set_: SetOpt = None, debug: DebugOpt = False) -> None:
+    """Print the resolved config (file + overrides + defaults) as YAML."""
+    from astrobio.config import load_config, to_yaml
+
+    guarded(lambda: print(to_yaml(load_config(config, set_ or [])), end=""), debug)
+
+
+@app.command("train")
+def train_cmd(
+    component: Annotated[str, typer.Option("--component", "-c", help="registered component name")],
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="working folder (default: <run.output_root>/<run_id>/<component>)")] = None,
+    nproc: Annotated[int, typer.Option("--nproc", min=1, max=64, help="local DDP ranks via torchrun")] = 1,
+    debug: DebugOpt = False,
+) -> None:
+    """Train one component; rerunning the same command resumes from its newest valid checkpoint."""
+    guarded(lambda: _train(component, config, set_ or [], output, nproc), debug)
+
+
+def _train(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
+    from astrobio.config import config_hash, load_config, to_yaml
+    from astrobio.registry import get_spec
+    from astrobio.store import artifact_prefix, open_store, publish_dir
+    from astrobio.trainer import StopFlag, TrainJob, train
+    from astrobio.trainer.atomic import write_text_atomic
+    from astrobio.trainer.distributed import DistEnv
+
+    cfg = load_config(config, overrides)
+    spec = get_spec(component)
+    env = DistEnv.from_env(os.environ)
+    if nproc > 1:
+        if env.is_distributed:
+            raise_usage("--nproc: already running under torchrun (WORLD_SIZE>1); drop --nproc")
+        if not spec.supports_ddp:
+            raise_usage(f"--nproc {nproc}: component '{component}' trains in a single process")
+        raise SystemExit(launch_torchrun(nproc, strip_option(sys.argv[1:], "--nproc")))
+    run_id = cfg.run.effective_run_id
+    section = cfg.component(component)
+    out = output or Path(cfg.run.output_root) / run_id / component
+    store = open_store(cfg.store.uri, os.environ)
+    prefix = artifact_prefix(run_id, spec.phase, component)
+
+    def publish(folder: Path) -> str:
+        publish_dir(store, folder, prefix)
+        return f"{store.uri.rstrip('/')}/{prefix}"
+
+    if env.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / "config.yaml", to_yaml(cfg))
+        print(env.topology(), file=sys.stderr, flush=True)
+    stop = StopFlag()
+    signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "requested", True))
+    job = TrainJob(spec=spec, cfg=section, seed=cfg.run.seed, output_dir=out, run_id=run_id,
+                   config_hash=config_hash(section), publish=publish)
+    try:
+        result = train(job, env, stop)
+    finally:
+        from astrobio.trainer.distributed import shutdown
+        shutdown(env)
+    if env.is_main:
+        print_table(metrics_table(f"{component}: held-out metrics vs baselines (step {result.step})", result.metrics))
+        print(f"artifact: {result.artifact_uri or result.artifact_dir}")
+
+
+def raise_usage(message: str) -> None:
+    from astrobio.errors import UsageError
+
+    raise UsageError(message)
+
+
+@models_app.command("inspect")
+def models_inspect(
+    file: Annotated[Path, typer.Argument(help="weights file: state dict, checkpoint, Lightning .ckpt, or safetensors")],
+    component: Annotated[str, typer.Option("--component", "-c")],
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Compare a weights file key by key with a component's architecture, without training."""
+
+    def body() -> None:
+        from astrobio.config import load_config
+        from astrobio.registry import get_spec
+        from astrobio.trainer.pretrained import inspect_weights
+
+        cfg = load_config(config, set_ or [])
+        spec = get_spec(component)
+        section = cfg.component(component)
+        data = spec.build_data(section, 0, 1, None)
+        report = inspect_weights(file, spec.build_model(section, data))
+        print(report.render())
+        if not report.clean:
+            raise SystemExit(1)
+
+    guarded(body, debug)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Turn a pydantic ValidationError into the one line a user reads: the dotted field, what was
+expected, what was given, and for an unknown key the closest valid key."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the fields at `loc` (None if it is not a model)."""
+    model: type[BaseModel] | None = root
+    for part in loc:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def format_validation_error(err: ValidationError, root: type[BaseModel], source: str) -> str:
+    """One line for the first error, with a count of the others."""
+    errors = err.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    dotted = ".".join(str(p) for p in loc) or "<root>"
+    if first["type"] == "extra_forbidden":
+        owner = _model_at(root, loc[:-1])
+        hint = ""
+        if owner is not None:
+            close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1, cutoff=0.5)
+            if close:
+                hint = f" (did you mean '{'.'.join(str(p) for p in loc[:-1] + (close[0],))}'?)"
+            valid = ", ".join(owner.model_fields)
+            line = f"{source}: unknown key '{dotted}'{hint}; valid keys here: {valid}"
+        else:
+            line = f"{source}: unknown key '{dotted}'"
+    else:
+        line = f"{source}: {dotted}: {first['msg']} (got {_short(first.get('input'))})"
+    others = len({tuple(e["loc"]) for e in errors}) - 1
+    if others > 0:
+        line += f" [and {others} more error{'s' if others > 1 else ''}]"
+    return line.replace("\n", " ")

@@ -1,0 +1,71 @@
+"""Config sections shared by every component: trainer, optimiser, and the component base class.
+
+Every model forbids unknown keys, so a typo is an error that names the key, never a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown keys are errors; values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class OptimConfig(Strict):
+    """AdamW and its learning-rate schedule."""
+
+    lr: float = Field(1e-3, gt=0, le=10)
+    weight_decay: float = Field(0.0, ge=0, le=10)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0, le=1)
+    scheduler: Literal["constant", "cosine", "linear"] = "constant"
+    warmup_steps: int = Field(0, ge=0, le=10_000_000)
+    min_lr_ratio: float = Field(0.0, ge=0, le=1, description="floor of cosine/linear decay, as a fraction of lr")
+
+
+class EarlyStoppingConfig(Strict):
+    """Stop when `metric` has not improved by `min_delta` for `patience` evaluations."""
+
+    metric: str | None = Field(None, description="a metric name the component reports, e.g. val_auc; None = off")
+    mode: Literal["max", "min"] = "max"
+    patience: int = Field(5, ge=1, le=1_000_000)
+    min_delta: float = Field(0.0, ge=0)
+
+
+class CheckpointConfig(Strict):
+    """How often to checkpoint and how many to keep."""
+
+    every: int = Field(50, ge=1, le=10_000_000, description="optimizer steps between checkpoints")
+    keep_last: int = Field(3, ge=1, le=1000)
+
+
+class TrainerConfig(Strict):
+    """The one training loop's settings; a component section may override any of them."""
+
+    max_steps: int = Field(200, ge=1, le=100_000_000)
+    grad_accum: int = Field(1, ge=1, le=4096)
+    clip_grad_norm: float | None = Field(1.0, gt=0)
+    amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description="auto = bf16 on GPU, off on CPU")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    eval_every: int = Field(50, ge=1, le=10_000_000)
+    log_every: int = Field(10, ge=1, le=10_000_000)
+    early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    nan_policy: Literal["stop", "skip"] = Field("stop", description="on a NaN/inf loss: stop the run, or skip that step")
+    deterministic: bool = True
+    ddp_timeout_s: int = Field(600, ge=10, le=86_400, description="collective timeout: a dead rank fails the job after this")
+
+
+class ComponentConfig(Strict):
+    """Base of every component's section (`components.<name>`): its own trainer/optim overrides,
+    merged over the top-level ones when the file is loaded, and optional pre-trained weights."""
+
+    trainer: TrainerConfig = TrainerConfig()
+    optim: OptimConfig = OptimConfig()
+    init_from: str | None = Field(None, description="weights file loaded before training (state dict, checkpoint, .ckpt, safetensors)")
+    init_strict: bool = Field(True, description="refuse missing/unexpected/mis-shaped keys in init_from")

@@ -1,0 +1,82 @@
+"""Component registry: name -> ComponentSpec, each imported only when asked for.
+
+A component is a folder `components/<name>/` whose `task.py` exposes `SPEC`. The trainer knows
+nothing else about a component than this contract, so every model trains through the same loop.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from pydantic import BaseModel
+
+from astrobio.errors import UsageError
+
+
+class TrainData(Protocol):
+    """What `build_data` returns. Batches are a pure function of (epoch, rank), so the trainer can
+    resume at an exact position by replaying `batches(epoch)` and skipping what was consumed."""
+
+    def batches(self, epoch: int) -> Iterable[Any]:
+        """Training batches of one epoch for this rank, deterministic given the epoch."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance for the model card: source files, sizes, split sizes, generator settings."""
+        ...
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """Everything the trainer needs from a component.
+
+    - `build_data(cfg, rank, world_size, cache_dir)` loads or generates data (shards by rank).
+    - `build_model(cfg, data)` returns an `nn.Module` whose `forward(batch)` computes what `step`
+      needs, so a DDP wrapper sees every parameter used in one forward call.
+    - `step(model, batch) -> (loss, metrics)` is pure: no optimizer, no logging, no device moves.
+      `model` may be DDP-wrapped; call only `model(batch)`.
+    - `evaluate(model, data, split) -> metrics` with names `<split>_<metric>` and, for each simple
+      baseline, `baseline_<name>_<split>_<metric>` computed on the same held-out data.
+    """
+
+    name: str
+    phase: str
+    config_cls: type[BaseModel]
+    build_data: Callable[[Any, int, int, Any], TrainData]
+    build_model: Callable[[Any, TrainData], torch.nn.Module]
+    step: Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict[str, float]]]
+    evaluate: Callable[[torch.nn.Module, TrainData, str], dict[str, float]]
+    image: str
+    description: str
+    supports_ddp: bool = True
+
+
+# name -> module holding `SPEC`; imported lazily so `astrobio components` stays fast.
+COMPONENT_MODULES: Mapping[str, str] = {
+    "graph_vae": "astrobio.components.graph_vae.task",
+}
+
+
+def component_names() -> list[str]:
+    """Registered component names, sorted."""
+    return sorted(COMPONENT_MODULES)
+
+
+def get_spec(name: str) -> ComponentSpec:
+    """Import and return the spec of `name`; unknown names are a usage error with a suggestion."""
+    if name not in COMPONENT_MODULES:
+        close = difflib.get_close_matches(name, component_names(), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UsageError(
+            f"unknown component '{name}'{hint}; expected one of: {', '.join(component_names())}"
+        )
+    module = importlib.import_module(COMPONENT_MODULES[name])
+    spec = module.SPEC
+    if not isinstance(spec, ComponentSpec) or spec.name != name:
+        raise RuntimeError(f"{COMPONENT_MODULES[name]}.SPEC is not the ComponentSpec of '{name}'")
+    return spec

@@ -1,0 +1,102 @@
+"""Distributed setup read from torchrun's environment and nothing else.
+
+torchrun on a laptop and a PyTorchJob on a cluster both set RANK, LOCAL_RANK, WORLD_SIZE,
+MASTER_ADDR and MASTER_PORT, so this is the single code path for both.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from astrobio.errors import UsageError
+
+TORCHRUN_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+@dataclass(frozen=True)
+class DistEnv:
+    """This process's place in the job."""
+
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+    master_addr: str | None = None
+    master_port: int | None = None
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DistEnv:
+        """Parse the torchrun variables; absent means a single process."""
+        try:
+            world = int(env.get("WORLD_SIZE", "1"))
+            rank = int(env.get("RANK", "0"))
+            local = int(env.get("LOCAL_RANK", str(rank)))
+            port = int(env["MASTER_PORT"]) if env.get("MASTER_PORT") else None
+        except ValueError:
+            shown = {k: env.get(k) for k in TORCHRUN_VARS if k in env}
+            raise UsageError(f"torchrun environment: expected integers in RANK/LOCAL_RANK/WORLD_SIZE/MASTER_PORT, got {shown}") from None
+        if world < 1 or not 0 <= rank < world:
+            raise UsageError(f"torchrun environment: RANK={rank} must be in [0, WORLD_SIZE={world})")
+        return cls(rank, local, world, env.get("MASTER_ADDR"), port)
+
+    def topology(self) -> str:
+        """One line printed at start, so a failed multi-node job shows who it thought it was."""
+        return (
+            f"topology rank={self.rank} local_rank={self.local_rank} world_size={self.world_size} "
+            f"master={self.master_addr or '-'}:{self.master_port or '-'}"
+        )
+
+
+def pick_device(requested: str, env: DistEnv) -> torch.device:
+    """cuda:<local_rank> when asked for (or auto and available), else cpu."""
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UsageError("trainer.device: 'cuda' requested but no CUDA device is available (use 'auto' or 'cpu')")
+    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda", env.local_rank)
+    return torch.device("cpu")
+
+
+def init_process_group(env: DistEnv, device: torch.device, timeout_s: int) -> None:
+    """nccl on GPU, gloo on CPU; the timeout makes a dead rank fail the job instead of hanging it."""
+    if not env.is_distributed or dist.is_initialized():
+        return
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group(
+        backend="nccl" if device.type == "cuda" else "gloo",
+        init_method="env://",
+        rank=env.rank,
+        world_size=env.world_size,
+        timeout=datetime.timedelta(seconds=timeout_s),
+    )
+
+
+def any_rank(flag: bool, env: DistEnv, device: torch.device) -> bool:
+    """True if `flag` is set on any rank (used so every rank stops at the same step)."""
+    if not env.is_distributed:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item() > 0)
+
+
+def barrier(env: DistEnv) -> None:
+    if env.is_distributed and dist.is_initialized():
+        dist.barrier()
+
+
+def shutdown(env: DistEnv) -> None:
+    if env.is_distributed and dist.is_initialized():
+        dist.destroy_process_group()

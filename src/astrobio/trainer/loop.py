@@ -1,0 +1,245 @@
+"""The one training loop. Every component trains here; read it top to bottom.
+
+Order of one optimizer step: `grad_accum` micro-batches (forward via `spec.step`, backward; DDP
+gradient sync only on the last) -> non-finite check -> unscale + clip -> optimizer + scheduler ->
+log -> evaluate/early-stop -> checkpoint -> preemption check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from astrobio.config.load import to_yaml
+from astrobio.config.sections import ComponentConfig
+from astrobio.errors import RuntimeFailure, UsageError
+from astrobio.registry import ComponentSpec
+from astrobio.trainer import checkpoint as ckpt
+from astrobio.trainer.atomic import write_text_atomic
+from astrobio.trainer.card import build_card, package_versions, render_card_markdown
+from astrobio.trainer.distributed import DistEnv, any_rank, barrier, init_process_group, pick_device
+from astrobio.trainer.metrics import MetricsSink
+from astrobio.trainer.pretrained import apply_init_from
+from astrobio.trainer.progress import ProgressReporter
+from astrobio.trainer.rng import capture_rng, restore_rng, seed_everything
+from astrobio.trainer.schedule import build_optimizer, build_scheduler
+from astrobio.trainer.state import TrainState, batch_stream, is_improvement
+
+
+class Preempted(Exception):
+    """Raised after a checkpoint was written because a stop (SIGTERM) was requested."""
+
+    def __init__(self, step: int, path: Path) -> None:
+        super().__init__(f"stopped at step {step}; checkpoint {path}; run the same command again to resume")
+        self.step = step
+
+
+@dataclass
+class StopFlag:
+    """Set by a signal handler; checked once per optimizer step (tests set it directly)."""
+
+    requested: bool = False
+    at_step: int | None = None  # tests: request a stop once this step is done
+
+    def should_stop(self, step: int) -> bool:
+        return self.requested or (self.at_step is not None and step >= self.at_step)
+
+
+@dataclass
+class TrainJob:
+    """One component's training: what to train, with what, where to write."""
+
+    spec: ComponentSpec
+    cfg: ComponentConfig
+    seed: int
+    output_dir: Path
+    run_id: str
+    config_hash: str
+    publish: Callable[[Path], str] | None = None   # artifact dir -> URI in the store
+
+
+@dataclass
+class TrainResult:
+    step: int
+    metrics: dict[str, float]
+    artifact_dir: Path
+    artifact_uri: str | None
+    resumed_from: int | None
+    stopped_early: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def amp_dtype(setting: str, device: torch.device) -> torch.dtype | None:
+    if setting == "off" or (setting == "auto" and device.type != "cuda"):
+        return None
+    if device.type != "cuda":
+        raise UsageError(f"trainer.amp: '{setting}' needs a GPU; use 'auto' or 'off' on CPU")
+    return torch.float16 if setting == "fp16" else torch.bfloat16
+
+
+def move_to(batch: Any, device: torch.device) -> Any:
+    """Tensors, containers of them, and objects with `.to` (PyG Data) onto `device`."""
+    if isinstance(batch, torch.Tensor) or hasattr(batch, "to"):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: move_to(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to(v, device) for v in batch)
+    return batch
+
+
+def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
+    spec, cfg, tcfg = job.spec, job.cfg, job.cfg.trainer
+    if env.is_distributed and not spec.supports_ddp:
+        raise UsageError(f"component '{spec.name}' trains in a single process; run it without --nproc/WORLD_SIZE>1")
+    device = pick_device(tcfg.device, env)
+    dtype = amp_dtype(tcfg.amp, device)
+    init_process_group(env, device, tcfg.ddp_timeout_s)
+    seed_everything(job.seed + env.rank, tcfg.deterministic)
+    out = job.output_dir
+    warnings: list[str] = []
+    progress = ProgressReporter(tcfg.max_steps, 0, spec.name, env.is_main)
+    warn = lambda msg: (warnings.append(msg), progress.message(f"warning: {msg}"))  # noqa: E731
+
+    data = spec.build_data(cfg, env.rank, env.world_size, out / "cache")
+    model = spec.build_model(cfg, data)
+    init_report = apply_init_from(model, Path(cfg.init_from), cfg.init_strict) if cfg.init_from else None
+    if init_report is not None:
+        progress.message(init_report.render())
+    model.to(device)
+    opt = build_optimizer(model, cfg.optim)
+    sched = build_scheduler(opt, cfg.optim, tcfg.max_steps)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    state = TrainState()
+
+    resumed = ckpt.latest_valid(out / "checkpoints", warn)
+    if resumed is not None:
+        weights, saved = ckpt.load_checkpoint(resumed)
+        model.load_state_dict(weights)
+        opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
+        scaler.load_state_dict(saved["scaler"])
+        restore_rng(saved["rng"][env.rank] if env.rank in saved["rng"] else saved["rng"][0])
+        state = TrainState.from_dict(saved["train"])
+        if resumed.meta.get("config_hash") != job.config_hash:
+            warn(f"resuming from a checkpoint of config {resumed.meta.get('config_hash')} (now {job.config_hash})")
+        progress.message(f"resumed from {resumed.path} at step {state.step}")
+
+    net: torch.nn.Module = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if env.is_distributed else model
+    sink = MetricsSink(out, env.is_main)
+    stream = batch_stream(data, state.epoch, state.batch_index)
+    es = tcfg.early_stopping
+
+    def save(step: int) -> Path | None:
+        if not env.is_main:
+            return None
+        extra = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+                 "rng": {0: capture_rng()}, "train": state.to_dict()}
+        return ckpt.save_checkpoint(out / "checkpoints", step, model.state_dict(), extra, job.config_hash,
+                                    tcfg.checkpoint.keep_last)
+
+    model.train()
+    try:
+        while state.step < tcfg.max_steps and not state.stopped_early:
+            opt.zero_grad(set_to_none=True)
+            total = torch.zeros((), device=device)
+            parts: dict[str, float] = {}
+            for micro in range(tcfg.grad_accum):
+                state.epoch, state.batch_index, batch = next(stream)
+                sync = contextlib.nullcontext() if (micro == tcfg.grad_accum - 1 or not env.is_distributed) else net.no_sync()
+                with sync:
+                    with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
+                        loss, metrics = spec.step(net, move_to(batch, device))
+                    scaler.scale(loss / tcfg.grad_accum).backward()
+                total += loss.detach() / tcfg.grad_accum
+                parts = metrics
+            state.step += 1
+            bad = any_rank(not bool(torch.isfinite(total)), env, device)
+            if bad:
+                if tcfg.nan_policy == "stop":
+                    raise RuntimeFailure(f"{spec.name}: non-finite loss at step {state.step}; stopped without saving "
+                                         f"(last good checkpoint kept; set trainer.nan_policy=skip to skip such steps)")
+                state.skipped_steps += 1
+                warn(f"non-finite loss at step {state.step}: step skipped")
+                opt.zero_grad(set_to_none=True)
+                sched.step()
+            else:
+                if tcfg.clip_grad_norm is not None:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.clip_grad_norm)
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+            log_now = state.step % tcfg.log_every == 0 or state.step == tcfg.max_steps
+            if log_now:
+                info = {"train_loss": float(total), "lr": sched.get_last_lr()[0], **{f"train_{k}": float(v) for k, v in parts.items()}}
+                sink.log(state.step, info, echo=False)
+                progress.update(state.step, {"loss": info["train_loss"]}, force_line=True)
+            else:
+                progress.update(state.step, {}, force_line=False)
+
+            if state.step % tcfg.eval_every == 0 or state.step == tcfg.max_steps:
+                val = spec.evaluate(model, data, "val")
+                sink.log(state.step, val)
+                if es.metric is not None:
+                    if es.metric not in val:
+                        raise UsageError(f"trainer.early_stopping.metric: '{es.metric}' is not reported by "
+                                         f"{spec.name}; it reports: {', '.join(sorted(val))}")
+                    if is_improvement(val[es.metric], state.best_value, es.mode, es.min_delta):
+                        state.best_value, state.best_step, state.bad_evals = val[es.metric], state.step, 0
+                        if env.is_main:
+                            ckpt.save_weights(out / "best" / ckpt.MODEL_FILE, model.state_dict())
+                    else:
+                        state.bad_evals += 1
+                        state.stopped_early = state.bad_evals >= es.patience
+                        if state.stopped_early:
+                            progress.message(f"early stop at step {state.step}: {es.metric} best "
+                                             f"{state.best_value:.4g} at step {state.best_step}")
+            if state.step % tcfg.checkpoint.every == 0 or state.step == tcfg.max_steps or state.stopped_early:
+                save(state.step)
+            if any_rank(stop.should_stop(state.step), env, device) and state.step < tcfg.max_steps and not state.stopped_early:
+                path = save(state.step) or out / "checkpoints"
+                raise Preempted(state.step, path)
+    finally:
+        progress.close()
+
+    barrier(env)
+    if not env.is_main:
+        sink.close()
+        return TrainResult(state.step, {}, out / "artifact", None, resumed.step if resumed else None, state.stopped_early, warnings)
+    best = out / "best" / ckpt.MODEL_FILE
+    if es.metric is not None and best.is_file():
+        model.load_state_dict(ckpt.load_weights(best))
+    final = {**spec.evaluate(model, data, "val"), **spec.evaluate(model, data, "test")}
+    sink.log(state.step, final)
+    sink.close()
+    artifact = write_artifact(job, model, data.describe(), final, state, init_report.to_dict() if init_report else None)
+    uri = job.publish(artifact) if job.publish else None
+    return TrainResult(state.step, final, artifact, uri, resumed.step if resumed else None, state.stopped_early, warnings)
+
+
+def write_artifact(job: TrainJob, model: torch.nn.Module, data: dict[str, Any], metrics: dict[str, float],
+                   state: TrainState, init_from: dict[str, Any] | None) -> Path:
+    """The folder that gets published: weights, config, metrics, model card."""
+    folder = job.output_dir / "artifact"
+    folder.mkdir(parents=True, exist_ok=True)
+    ckpt.save_weights(folder / ckpt.MODEL_FILE, model.state_dict(), metadata={"component": job.spec.name})
+    write_text_atomic(folder / "config.yaml", to_yaml(job.cfg))
+    clean = {k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()}
+    write_text_atomic(folder / "metrics.json", json.dumps(clean, indent=2))
+    card = build_card(component=job.spec.name, phase=job.spec.phase, description=job.spec.description,
+                      run_id=job.run_id, config_hash=job.config_hash, config=job.cfg.model_dump(mode="json"),
+                      data=data, metrics=metrics, step=state.step, best_step=state.best_step,
+                      init_from=init_from, versions=package_versions())
+    write_text_atomic(folder / "model_card.json", json.dumps(card, indent=2, default=str))
+    write_text_atomic(folder / "model_card.md", render_card_markdown(card))
+    return folder

@@ -1,0 +1,60 @@
+"""Checkpoint files: atomic, checksummed, pruned, verified; invalid ones skipped with a warning."""
+
+from __future__ import annotations
+
+import torch
+
+from astrobio.trainer import checkpoint as ck
+
+
+def save(root, step, keep=3):
+    return ck.save_checkpoint(root, step, {"w": torch.full((3,), float(step))}, {"train": {"step": step}}, "abc", keep)
+
+
+def test_round_trip_and_meta(tmp_path):
+    path = save(tmp_path, 5)
+    found = ck.latest_valid(tmp_path, warn=lambda m: None)
+    assert found is not None and found.path == path and found.step == 5
+    weights, state = ck.load_checkpoint(found)
+    assert torch.equal(weights["w"], torch.full((3,), 5.0)) and state["train"]["step"] == 5
+    assert found.meta["config_hash"] == "abc" and set(found.meta["files"]) == {"model.safetensors", "state.pt"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_keep_last_prunes_oldest(tmp_path):
+    for step in (1, 2, 3, 4):
+        save(tmp_path, step, keep=2)
+    assert [p.name for p in ck.list_checkpoints(tmp_path)] == ["step-00000004", "step-00000003"]
+
+
+def test_invalid_newest_skipped_with_warning(tmp_path):
+    save(tmp_path, 1)
+    save(tmp_path, 2)
+    newest = save(tmp_path, 3)
+    (newest / "state.pt").write_bytes((newest / "state.pt").read_bytes()[:10])  # truncated
+    (tmp_path / "step-00000002" / "meta.json").unlink()  # incomplete
+    warnings: list[str] = []
+    found = ck.latest_valid(tmp_path, warn=warnings.append)
+    assert found is not None and found.step == 1
+    assert "step-00000003" in warnings[0] and "checksum" in warnings[0]
+    assert "step-00000002" in warnings[1] and "missing" in warnings[1]
+
+
+def test_leftover_temp_folder_is_ignored(tmp_path):
+    save(tmp_path, 1)
+    (tmp_path / ".tmp-step-00000002-999").mkdir()
+    assert ck.latest_valid(tmp_path, warn=lambda m: None).step == 1
+
+
+def test_resave_same_step_replaces(tmp_path):
+    save(tmp_path, 7)
+    ck.save_checkpoint(tmp_path, 7, {"w": torch.zeros(3)}, {}, "abc", 3)
+    weights, _ = ck.load_checkpoint(ck.latest_valid(tmp_path, warn=lambda m: None))
+    assert torch.equal(weights["w"], torch.zeros(3))
+
+
+def test_tied_weights_are_saved(tmp_path):
+    shared = torch.ones(2, 2)
+    ck.save_weights(tmp_path / "m.safetensors", {"a": shared, "b": shared})
+    loaded = ck.load_weights(tmp_path / "m.safetensors")
+    assert torch.equal(loaded["a"], loaded["b"])

@@ -1,0 +1,123 @@
+"""The training loop, driven by the toy component: learning, exact resume, early stop, NaN policy."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from astrobio.errors import RuntimeFailure, UsageError
+from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer.checkpoint import list_checkpoints, load_weights
+from astrobio.trainer.distributed import DistEnv
+from astrobio.trainer.metrics import KATIB_METRIC_REGEX
+from tests.toy_component import SPEC, ToyConfig
+
+
+def make_job(tmp: Path, **over) -> TrainJob:
+    trainer = {"max_steps": 40, "eval_every": 10, "log_every": 10, "checkpoint": {"every": 10, "keep_last": 2}}
+    trainer.update(over.pop("trainer", {}))
+    cfg = ToyConfig.model_validate({"trainer": trainer, "optim": {"lr": 0.01}, **over})
+    return TrainJob(spec=SPEC, cfg=cfg, seed=3, output_dir=tmp, run_id="t", config_hash="h")
+
+
+def params(out: Path) -> dict[str, torch.Tensor]:
+    return load_weights(out / "artifact" / "model.safetensors")
+
+
+def test_training_beats_baseline_and_writes_artifact(tmp_path, capsys):
+    result = train(make_job(tmp_path), DistEnv(), StopFlag())
+    assert result.step == 40
+    assert result.metrics["test_mse"] < result.metrics["baseline_mean_test_mse"]
+    art = tmp_path / "artifact"
+    for name in ("model.safetensors", "config.yaml", "metrics.json", "model_card.json", "model_card.md"):
+        assert (art / name).is_file(), name
+    card = json.loads((art / "model_card.json").read_text())
+    assert card["baselines"]["baseline_mean_test_mse"] == pytest.approx(result.metrics["baseline_mean_test_mse"])
+    assert card["versions"]["torch"].startswith("2.13")
+    lines = [l for l in capsys.readouterr().out.splitlines() if "=" in l]
+    assert any(l.startswith("val_mse=") for l in lines)
+    for line in lines:  # every stdout metric line parses with Katib's default StdOut regex
+        m = re.fullmatch(KATIB_METRIC_REGEX, line)
+        assert m and float(m.group(2)) == pytest.approx(float(line.split("=")[1]))
+    rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert any("train_loss" in r for r in rows) and any("val_mse" in r for r in rows)
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_resume_is_exact(tmp_path):
+    """N steps uninterrupted == N/2 steps, stop, resume, N/2 steps (bit for bit)."""
+    full = tmp_path / "full"
+    train(make_job(full), DistEnv(), StopFlag())
+    split = tmp_path / "split"
+    with pytest.raises(Preempted):
+        train(make_job(split), DistEnv(), StopFlag(at_step=20))
+    assert [p.name for p in list_checkpoints(split / "checkpoints")][0] == "step-00000020"
+    resumed = train(make_job(split), DistEnv(), StopFlag())
+    assert resumed.resumed_from == 20
+    a, b = params(full), params(split)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_rerun_after_completion_does_not_train_again(tmp_path):
+    train(make_job(tmp_path), DistEnv(), StopFlag())
+    again = train(make_job(tmp_path), DistEnv(), StopFlag())
+    assert again.resumed_from == 40 and again.step == 40
+
+
+def test_corrupt_newest_checkpoint_is_skipped(tmp_path):
+    with pytest.raises(Preempted):
+        train(make_job(tmp_path), DistEnv(), StopFlag(at_step=30))
+    newest = list_checkpoints(tmp_path / "checkpoints")[0]
+    assert newest.name == "step-00000030"
+    (newest / "model.safetensors").write_bytes(b"garbage")
+    result = train(make_job(tmp_path), DistEnv(), StopFlag())
+    assert result.resumed_from == 20
+    assert any("step-00000030" in w and "checksum" in w for w in result.warnings)
+
+
+def test_early_stopping_keeps_best_weights(tmp_path):
+    job = make_job(tmp_path, trainer={"max_steps": 400, "eval_every": 5,
+                                      "early_stopping": {"metric": "val_mse", "mode": "min", "patience": 2, "min_delta": 10.0}})
+    result = train(job, DistEnv(), StopFlag())
+    assert result.stopped_early and result.step == 15  # first eval sets best; two evals without a 10.0 gain stop
+    card = json.loads((tmp_path / "artifact" / "model_card.json").read_text())
+    assert card["weights_from_step"] == 5
+
+
+def test_unknown_early_stopping_metric_is_a_usage_error(tmp_path):
+    job = make_job(tmp_path, trainer={"early_stopping": {"metric": "val_auc"}})
+    with pytest.raises(UsageError, match="val_auc.*reports: baseline_mean_val_mse, val_mse"):
+        train(job, DistEnv(), StopFlag())
+
+
+def test_nan_loss_stops_without_saving(tmp_path):
+    job = make_job(tmp_path, nan_at_step=25)
+    with pytest.raises(RuntimeFailure, match="non-finite loss at step 25"):
+        train(job, DistEnv(), StopFlag())
+    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == ["step-00000020", "step-00000010"]
+    assert not (tmp_path / "artifact").exists()
+
+
+def test_nan_loss_skip_policy_continues(tmp_path):
+    job = make_job(tmp_path, nan_at_step=25, trainer={"nan_policy": "skip"})
+    result = train(job, DistEnv(), StopFlag())
+    assert result.step == 40
+    assert any("step 25" in w for w in result.warnings)
+    assert all(torch.isfinite(v).all() for v in params(tmp_path).values())
+
+
+def test_grad_accumulation_and_schedule_run(tmp_path):
+    job = make_job(tmp_path, trainer={"grad_accum": 2}, optim={"lr": 0.01, "scheduler": "cosine", "warmup_steps": 5})
+    result = train(job, DistEnv(), StopFlag())
+    assert result.metrics["test_mse"] < result.metrics["baseline_mean_test_mse"]
+
+
+def test_amp_on_cpu_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="trainer.amp"):
+        train(make_job(tmp_path, trainer={"amp": "bf16"}), DistEnv(), StopFlag())
