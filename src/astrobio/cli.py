@@ -83,16 +83,17 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
     section = cfg.component(component)
     out = output or Path(cfg.run.output_root) / run_id / component
     store = open_store(cfg.store.uri, os.environ)
+    store.check()  # unreachable endpoint, bad keys, missing bucket: exit 2 now, not after training
     prefix = artifact_prefix(run_id, spec.phase, component)
 
     def publish(folder: Path) -> str:
         publish_dir(store, folder, prefix)
         return f"{store.uri.rstrip('/')}/{prefix}"
 
+    print(env.topology(), file=sys.stderr, flush=True)
     if env.is_main:
         out.mkdir(parents=True, exist_ok=True)
         write_text_atomic(out / "config.yaml", to_yaml(cfg))
-        print(env.topology(), file=sys.stderr, flush=True)
     stop = StopFlag()
     signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "requested", True))
     job = TrainJob(spec=spec, cfg=section, seed=cfg.run.seed, output_dir=out, run_id=run_id,

@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.table import Table
 
 from astrobio.errors import AstrobioError
-from astrobio.trainer.card import baseline_rows
 
 T = TypeVar("T")
 PREEMPTED_EXIT = 143  # 128 + SIGTERM: non-zero so a PyTorchJob (restartPolicy OnFailure) restarts and resumes
@@ -48,6 +47,8 @@ def guarded(fn: Callable[[], T], debug: bool) -> T:
 
 def metrics_table(title: str, metrics: dict[str, float]) -> Table:
     """Held-out metrics next to each baseline, one row per metric."""
+    from astrobio.trainer.card import baseline_rows  # keeps torch out of light commands' start-up
+
     rows = baseline_rows(metrics)
     names = sorted({b for _, _, base in rows for b in base})
     table = Table(title=title)

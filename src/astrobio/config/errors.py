@@ -25,6 +25,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _canonical(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A top-level trainer/optim error is copied into every component section by the merge; count it once."""
+    if len(loc) > 2 and loc[0] == "components" and loc[2] in ("trainer", "optim"):
+        return loc[2:]
+    return loc
+
+
 def format_validation_error(err: ValidationError, root: type[BaseModel], source: str) -> str:
     """One line for the first error, with a count of the others."""
     errors = err.errors()
@@ -44,7 +51,7 @@ def format_validation_error(err: ValidationError, root: type[BaseModel], source:
             line = f"{source}: unknown key '{dotted}'"
     else:
         line = f"{source}: {dotted}: {first['msg']} (got {_short(first.get('input'))})"
-    others = len({tuple(e["loc"]) for e in errors}) - 1
+    others = len({_canonical(tuple(e["loc"])) for e in errors} - {_canonical(loc)})
     if others > 0:
         line += f" [and {others} more error{'s' if others > 1 else ''}]"
     return line.replace("\n", " ")

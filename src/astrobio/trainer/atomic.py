@@ -1,38 +1,25 @@
-"""Crash-safe file writing: write to a temp name in the same folder, fsync, rename.
+"""Crash-safe writes for files produced by a library writer (safetensors, torch.save, text).
 
-A reader therefore sees either the old file or the complete new one, never half of one.
+Those writers want a path, not a file handle, so this wraps the store's atomic-write primitives
+(temp name in the same folder, fsync, rename, folder fsync) around a `writer(tmp_path)` callback.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from astrobio.store.artifacts import sha256_file
+from astrobio.store.atomic import fsync_dir, temp_path_for
 
-def fsync_dir(path: Path) -> None:
-    """Persist a rename by syncing the folder that holds it (best effort on odd filesystems)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        # Some filesystems (certain FUSE/network mounts) refuse fsync on folders; the rename stands.
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+__all__ = ["fsync_dir", "sha256_file", "write_atomic", "write_text_atomic"]
 
 
 def write_atomic(path: Path, writer: Callable[[Path], None]) -> None:
     """Call `writer(tmp_path)`, then move the result onto `path` in one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temp_path_for(path)
     try:
         writer(tmp)
         with open(tmp, "rb") as fh:
@@ -46,11 +33,3 @@ def write_atomic(path: Path, writer: Callable[[Path], None]) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""Tests of astrobio.store (mirrors src/astrobio/store)."""
