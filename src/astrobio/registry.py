@@ -10,6 +10,7 @@ import difflib
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
@@ -42,6 +43,9 @@ class ComponentSpec:
       `model` may be DDP-wrapped; call only `model(batch)`.
     - `evaluate(model, data, split) -> metrics` with names `<split>_<metric>` and, for each simple
       baseline, `baseline_<name>_<split>_<metric>` computed on the same held-out data.
+    - `on_step_end(model, step)`, optional: the one hook, run after each optimizer step, for
+      updates that are not gradient steps (a federated averaging round, an augmented-Lagrangian
+      dual update). It must be a deterministic function of (model, step) so resume stays exact.
     """
 
     name: str
@@ -54,11 +58,18 @@ class ComponentSpec:
     image: str
     description: str
     supports_ddp: bool = True
+    upstream: tuple[str, ...] = ()  # components whose artifacts this one reads (its config's `inputs`)
+    # Optional: write extra files a downstream phase reads (e.g. fusion's planet embeddings) into
+    # the artifact folder; called once with the final (best) model, before publishing.
+    export_artifact: Callable[[torch.nn.Module, TrainData, Path], None] | None = None
+    on_step_end: Callable[[torch.nn.Module, int], None] | None = None
 
 
 # name -> module holding `SPEC`; imported lazily so `astrobio components` stays fast.
 COMPONENT_MODULES: Mapping[str, str] = {
     "graph_vae": "astrobio.components.graph_vae.task",
+    "causal": "astrobio.components.causal.task",
+    "datacube": "astrobio.components.datacube.task",
 }
 
 

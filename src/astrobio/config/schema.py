@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from astrobio.components.causal.config import CausalConfig
+from astrobio.components.datacube.config import DatacubeConfig
 from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.config.sections import ComponentConfig, OptimConfig, Strict, TrainerConfig
+from astrobio.kube.config import KubeSection
 
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
@@ -38,6 +41,8 @@ class ComponentsSection(Strict):
     """One section per registered component."""
 
     graph_vae: GraphVAEConfig = GraphVAEConfig()
+    causal: CausalConfig = CausalConfig()
+    datacube: DatacubeConfig = DatacubeConfig()
 
 
 class AstrobioConfig(Strict):
@@ -48,6 +53,7 @@ class AstrobioConfig(Strict):
     trainer: TrainerConfig = TrainerConfig()
     optim: OptimConfig = OptimConfig()
     components: ComponentsSection = ComponentsSection()
+    kube: KubeSection = KubeSection()
 
     def component(self, name: str) -> ComponentConfig:
         """The resolved section of one component (trainer/optim already merged)."""

@@ -69,3 +69,14 @@ class ComponentConfig(Strict):
     optim: OptimConfig = OptimConfig()
     init_from: str | None = Field(None, description="weights file loaded before training (state dict, checkpoint, .ckpt, safetensors)")
     init_strict: bool = Field(True, description="refuse missing/unexpected/mis-shaped keys in init_from")
+
+
+class DownstreamConfig(ComponentConfig):
+    """Base of a component that consumes upstream artifacts (phases 2-5).
+
+    `inputs` maps an upstream component name to a local artifact folder. Left empty, `astrobio
+    train`/`astrobio run` fill it by fetching `runs/<run_id>/<phase>/<component>/` from the
+    artifact store (complete artifacts only), so phase N reads exactly what phase N-1 published.
+    """
+
+    inputs: dict[str, str] = Field(default_factory=dict, description="upstream component -> local artifact folder")

@@ -21,11 +21,11 @@ from torch.nn.parallel import DistributedDataParallel
 from astrobio.config.load import to_yaml
 from astrobio.config.sections import ComponentConfig
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.registry import ComponentSpec
+from astrobio.registry import ComponentSpec, TrainData
 from astrobio.trainer import checkpoint as ckpt
 from astrobio.trainer.atomic import write_text_atomic
 from astrobio.trainer.card import build_card, package_versions, render_card_markdown
-from astrobio.trainer.distributed import DistEnv, any_rank, barrier, init_process_group, pick_device
+from astrobio.trainer.distributed import DistEnv, any_rank, barrier, broadcast_from_main, init_process_group, pick_device
 from astrobio.trainer.metrics import MetricsSink
 from astrobio.trainer.pretrained import apply_init_from
 from astrobio.trainer.progress import ProgressReporter
@@ -120,18 +120,26 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     state = TrainState()
 
-    resumed = ckpt.latest_valid(out / "checkpoints", warn)
-    if resumed is not None:
-        weights, saved = ckpt.load_checkpoint(resumed)
-        model.load_state_dict(weights)
+    # Only rank 0's folder is trusted (on a multi-node job each pod has its own disk): it decides
+    # where training resumes and sends the optimizer/trainer state to the other ranks; DDP then
+    # copies rank 0's weights to every rank when it wraps the model.
+    resumed = ckpt.latest_valid(out / "checkpoints", warn) if env.is_main else None
+    weights, saved = ckpt.load_checkpoint(resumed) if resumed is not None else (None, None)
+    saved = broadcast_from_main(saved, env)
+    resumed_step: int | None = None
+    if saved is not None:
+        if weights is not None:
+            model.load_state_dict(weights)
         opt.load_state_dict(saved["optimizer"])
         sched.load_state_dict(saved["scheduler"])
         scaler.load_state_dict(saved["scaler"])
-        restore_rng(saved["rng"][env.rank] if env.rank in saved["rng"] else saved["rng"][0])
+        if env.is_main:
+            restore_rng(saved["rng"][0])
         state = TrainState.from_dict(saved["train"])
-        if resumed.meta.get("config_hash") != job.config_hash:
+        resumed_step = state.step
+        if resumed is not None and resumed.meta.get("config_hash") != job.config_hash:
             warn(f"resuming from a checkpoint of config {resumed.meta.get('config_hash')} (now {job.config_hash})")
-        progress.message(f"resumed from {resumed.path} at step {state.step}")
+        progress.message(f"resumed from {resumed.path if resumed else 'rank 0'} at step {state.step}")
 
     net: torch.nn.Module = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if env.is_distributed else model
@@ -179,6 +187,8 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
                 scaler.step(opt)
                 scaler.update()
                 sched.step()
+                if spec.on_step_end is not None:
+                    spec.on_step_end(model, state.step)
             log_now = state.step % tcfg.log_every == 0 or state.step == tcfg.max_steps
             if log_now:
                 info = {"train_loss": float(total), "lr": sched.get_last_lr()[0], **{f"train_{k}": float(v) for k, v in parts.items()}}
@@ -215,19 +225,19 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     barrier(env)
     if not env.is_main:
         sink.close()
-        return TrainResult(state.step, {}, out / "artifact", None, resumed.step if resumed else None, state.stopped_early, warnings)
+        return TrainResult(state.step, {}, out / "artifact", None, resumed_step, state.stopped_early, warnings)
     best = out / "best" / ckpt.MODEL_FILE
     if es.metric is not None and best.is_file():
         model.load_state_dict(ckpt.load_weights(best))
     final = {**spec.evaluate(model, data, "val"), **spec.evaluate(model, data, "test")}
     sink.log(state.step, final)
     sink.close()
-    artifact = write_artifact(job, model, data.describe(), final, state, init_report.to_dict() if init_report else None)
+    artifact = write_artifact(job, model, data, final, state, init_report.to_dict() if init_report else None)
     uri = job.publish(artifact) if job.publish else None
-    return TrainResult(state.step, final, artifact, uri, resumed.step if resumed else None, state.stopped_early, warnings)
+    return TrainResult(state.step, final, artifact, uri, resumed_step, state.stopped_early, warnings)
 
 
-def write_artifact(job: TrainJob, model: torch.nn.Module, data: dict[str, Any], metrics: dict[str, float],
+def write_artifact(job: TrainJob, model: torch.nn.Module, data_obj: TrainData, metrics: dict[str, float],
                    state: TrainState, init_from: dict[str, Any] | None) -> Path:
     """The folder that gets published: weights, config, metrics, model card."""
     folder = job.output_dir / "artifact"
@@ -238,8 +248,10 @@ def write_artifact(job: TrainJob, model: torch.nn.Module, data: dict[str, Any], 
     write_text_atomic(folder / "metrics.json", json.dumps(clean, indent=2))
     card = build_card(component=job.spec.name, phase=job.spec.phase, description=job.spec.description,
                       run_id=job.run_id, config_hash=job.config_hash, config=job.cfg.model_dump(mode="json"),
-                      data=data, metrics=metrics, step=state.step, best_step=state.best_step,
+                      data=data_obj.describe(), metrics=metrics, step=state.step, best_step=state.best_step,
                       init_from=init_from, versions=package_versions())
     write_text_atomic(folder / "model_card.json", json.dumps(card, indent=2, default=str))
     write_text_atomic(folder / "model_card.md", render_card_markdown(card))
+    if job.spec.export_artifact is not None:
+        job.spec.export_artifact(model, data_obj, folder)
     return folder

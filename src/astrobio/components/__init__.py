@@ -1,0 +1,1 @@
+"""Model components: one folder each (config, data, model, task); looked up through astrobio.registry."""

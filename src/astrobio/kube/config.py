@@ -1,0 +1,91 @@
+"""`kube:` config section: how a component's training becomes cluster objects.
+
+One GPU profile and one storage secret feed every object astrobio renders (PyTorchJobs, TrainJobs,
+KFP steps, Katib trials), so they cannot drift apart. No secret value lives here: only the name of
+the Kubernetes Secret that holds the store endpoint and keys.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from astrobio.config.sections import Strict
+
+K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+QUANTITY = re.compile(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$")
+
+
+class Toleration(Strict):
+    key: str | None = None
+    operator: Literal["Exists", "Equal"] = "Exists"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+
+class GpuProfile(Strict):
+    """Where GPU work lands; applies to PyTorchJob replicas and pipeline steps alike."""
+
+    per_node: int = Field(1, ge=0, le=16, description="GPUs per node = nprocPerNode; 0 = CPU-only pods")
+    resource: str = Field("nvidia.com/gpu", description="extended resource name of the accelerator")
+    accelerator_type: str | None = Field(None, description="e.g. nvidia-tesla-a100 (KFP accelerator type / node label)")
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")])
+
+
+class PodResources(Strict):
+    cpu: str = Field("4", description="CPU request (and limit) per pod")
+    memory: str = Field("16Gi", description="memory request (and limit) per pod")
+    shm: str = Field("8Gi", description="size of the /dev/shm memory emptyDir (DataLoader workers)")
+
+    @field_validator("cpu", "memory", "shm", mode="before")
+    @classmethod
+    def _quantity(cls, value: object) -> object:
+        """`cpu: 4` in YAML is a number; a Kubernetes quantity is a string. Malformed ones fail here,
+        as a config error, rather than as a rejected object on the cluster."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and not QUANTITY.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 4, 500m, 16Gi)")
+        return value
+
+
+class ElasticSettings(Strict):
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(4, ge=1)
+    max_restarts: int = Field(10, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ElasticSettings:
+        """A range the operator can scale within; caught here, not as a stuck job."""
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must not exceed max_replicas ({self.max_replicas})")
+        return self
+
+
+class KubeSection(Strict):
+    """Cluster-side settings for `astrobio render|submit` and the Helm chart."""
+
+    namespace: str = Field("astrobio", pattern=K8S_NAME)
+    image_registry: str = Field("ghcr.io/astrobio", min_length=1)
+    image_tag: str = Field("0.1.0", min_length=1)
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    service_account: str = Field("astrobio-launcher", pattern=K8S_NAME)
+    storage_secret: str = Field("astrobio-storage", pattern=K8S_NAME,
+                                description="Secret with ASTROBIO_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY[, AWS_REGION]")
+    workers: int = Field(1, ge=0, le=1024, description="Worker replicas beside the Master (nodes = workers + 1)")
+    gpu: GpuProfile = GpuProfile()
+    resources: PodResources = PodResources()
+    istio_sidecar: bool = Field(False, description="an Istio sidecar keeps finished job pods alive; off by default")
+    backoff_limit: int = Field(3, ge=0, le=100)
+    ttl_seconds_after_finished: int = Field(86_400, ge=0)
+    clean_pod_policy: Literal["None", "Running", "All"] = "None"
+    rendezvous_timeout_s: int = Field(900, ge=30, le=86_400, description="how long ranks wait for the master to resolve")
+    termination_grace_s: int = Field(120, ge=10, le=3_600,
+                                     description="time a pod gets after SIGTERM to write its checkpoint before SIGKILL")
+    trainjob_runtime: str = Field("torch-distributed", pattern=K8S_NAME,
+                                  description="ClusterTrainingRuntime a Kubeflow Trainer v2 TrainJob references")
+    elastic: ElasticSettings | None = None
+    kfp_caching: bool = Field(False, description="KFP step caching; only safe where inputs fully determine a step")

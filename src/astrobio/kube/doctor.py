@@ -1,0 +1,195 @@
+"""`astrobio doctor`: is this machine, and the cluster it points at, ready to train?
+
+Each check gives one line: pass/fail/warn/skip, what was found, and the fix. Local checks (Python,
+torch, torchrun, artifact store) always run; cluster checks (credentials, API server, CRDs,
+namespace, service account, storage Secret) run when a kubeconfig or in-cluster account exists
+and are reported as skipped otherwise; the KFP endpoint is checked when one is given. Checks
+return data; `render_report` turns them into text, so both are testable without a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from astrobio.config import AstrobioConfig
+from astrobio.errors import AstrobioError
+from astrobio.kube.doctor_probe import ClusterProbe, KubeProbe, ProbeError
+from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, SECRET_KEY_VARS
+
+Status = Literal["pass", "fail", "warn", "skip"]
+CRDS: tuple[tuple[str, bool, str], ...] = (
+    ("pytorchjobs.kubeflow.org", True, "install the Kubeflow Training Operator (v1)"),
+    ("experiments.kubeflow.org", True, "install Katib (needed by `astrobio tune --backend katib`)"),
+    ("trainjobs.trainer.kubeflow.org", False, "install Kubeflow Trainer v2 (only for --api trainjob)"),
+)
+SECRET_KEYS = (ENDPOINT_VARS[0], ACCESS_KEY_VARS[0], SECRET_KEY_VARS[0])
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def local_checks(cfg: AstrobioConfig, env: Mapping[str, str],
+                 which: Callable[[str], str | None] = shutil.which) -> list[Check]:
+    """Python, torch, torchrun and the artifact store, as seen from this machine."""
+    py = sys.version_info
+    checks = [Check("python", "pass" if py >= (3, 11) else "fail", f"Python {py.major}.{py.minor}.{py.micro}",
+                    "use Python 3.11")]
+    try:
+        import torch
+
+        gpu = f"{torch.cuda.device_count()} CUDA device(s)" if torch.cuda.is_available() else "CPU only"
+        checks.append(Check("torch", "pass", f"torch {torch.__version__}, {gpu}"))
+    except ImportError as exc:
+        checks.append(Check("torch", "fail", f"cannot import torch: {exc}", "pip install -c constraints.txt -e ."))
+    checks.append(torchrun_check(which))
+    checks.append(store_check(cfg.store.uri, env))
+    return checks
+
+
+def torchrun_check(which: Callable[[str], str | None] = shutil.which) -> Check:
+    """torchrun launches every rank in the pods and for `astrobio train --nproc` here."""
+    found = which("torchrun")
+    if found:
+        return Check("torchrun", "pass", found)
+    sibling = Path(sys.executable).parent / "torchrun"
+    if sibling.is_file():
+        return Check("torchrun", "pass", f"{sibling} (its folder is not on PATH)")
+    import importlib.util
+
+    if importlib.util.find_spec("torch.distributed.run") is not None:
+        return Check("torchrun", "warn", "no torchrun script; `python -m torch.distributed.run` works",
+                     "reinstall torch to get the torchrun entry point")
+    return Check("torchrun", "fail", "torch.distributed.run is missing", "install torch: pip install -c constraints.txt -e .")
+
+
+def store_check(uri: str, env: Mapping[str, str]) -> Check:
+    """The artifact store: an s3:// bucket is reached with the keys in `env`; a local folder is
+    only inspected (doctor creates nothing)."""
+    if uri.lower().startswith("s3://"):
+        from astrobio.store import open_store
+
+        try:
+            open_store(uri, env).check()
+        except AstrobioError as exc:
+            return Check("store", "fail", f"{uri}: {exc}", f"set {', '.join(SECRET_KEYS)} and create the bucket")
+        return Check("store", "pass", f"{uri} reachable with the configured keys")
+    path = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
+        where = "exists" if probe == path else f"would be created under {probe}"
+        return Check("store", "pass", f"local store {uri} {where} (pods on a cluster need an s3:// store)")
+    return Check("store", "fail", f"local store {uri}: {probe} is not a writable folder", "choose a writable store.uri")
+
+
+def cluster_checks(cfg: AstrobioConfig, probe: ClusterProbe) -> list[Check]:
+    """API server, CRDs, namespace, service account and storage Secret."""
+    kube = cfg.kube
+    try:
+        version = probe.server_version()
+    except ProbeError as exc:
+        return [Check("api-server", "fail", f"unreachable: {exc}", "check the kubeconfig context and network")]
+    checks = [Check("api-server", "pass", f"Kubernetes {version}")]
+
+    def ask(name: str, question: Callable[[], bool], ok: str, missing: str, fix: str, required: bool = True) -> None:
+        try:
+            found = question()
+        except ProbeError as exc:
+            checks.append(Check(name, "warn", f"could not check: {exc}", fix))
+            return
+        checks.append(Check(name, "pass", ok) if found else Check(name, "fail" if required else "warn", missing, fix))
+
+    for crd, required, fix in CRDS:
+        ask(f"crd {crd}", lambda crd=crd: probe.crd_exists(crd), "installed", "not installed", fix, required)
+    ns = kube.namespace
+    ask("namespace", lambda: probe.namespace_exists(ns), ns, f"{ns} does not exist", f"kubectl create namespace {ns}")
+    sa = kube.service_account
+    ask("service-account", lambda: probe.service_account_exists(ns, sa), f"{ns}/{sa}", f"{ns}/{sa} does not exist",
+        f"helm install the astrobio chart, or kubectl -n {ns} create serviceaccount {sa}")
+    checks.append(_secret_check(cfg, probe))
+    return checks
+
+
+def _secret_check(cfg: AstrobioConfig, probe: ClusterProbe) -> Check:
+    ns, name = cfg.kube.namespace, cfg.kube.storage_secret
+    fix = (f"kubectl -n {ns} create secret generic {name} "
+           + " ".join(f"--from-literal={k}=..." for k in SECRET_KEYS))
+    needed = cfg.store.uri.lower().startswith("s3://")
+    try:
+        keys = probe.secret_keys(ns, name)
+    except ProbeError as exc:
+        return Check("storage-secret", "warn", f"could not check: {exc}", fix)
+    if keys is None:
+        return Check("storage-secret", "fail" if needed else "warn", f"{ns}/{name} does not exist", fix)
+    missing = [k for k in SECRET_KEYS if k not in keys]
+    if missing:
+        return Check("storage-secret", "fail" if needed else "warn", f"{ns}/{name} lacks {', '.join(missing)}", fix)
+    return Check("storage-secret", "pass", f"{ns}/{name} has {', '.join(SECRET_KEYS)}")
+
+
+def kfp_check(host: str, opener: Callable[..., object] = urllib.request.urlopen, timeout_s: float = 5.0) -> Check:
+    """GET <host>/apis/v2beta1/healthz: any answer below 500 means the endpoint is there."""
+    url = host.rstrip("/") + "/apis/v2beta1/healthz"
+    try:
+        opener(url, timeout=timeout_s)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            return Check("kfp", "warn", f"{url}: HTTP {exc.code} (reachable, needs authentication)",
+                         "pass credentials to the KFP client (e.g. a port-forward to ml-pipeline-ui)")
+        if exc.code < 500:
+            return Check("kfp", "pass", f"{url}: HTTP {exc.code}")
+        return Check("kfp", "fail", f"{url}: HTTP {exc.code}", "check the ml-pipeline deployment")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Check("kfp", "fail", f"{url}: {reason}", "check --kfp-host (e.g. kubectl port-forward svc/ml-pipeline-ui 8080:80)")
+    return Check("kfp", "pass", f"{url} answers")
+
+
+def run_doctor(cfg: AstrobioConfig, env: Mapping[str, str], kubeconfig: Path | None = None,
+               kfp_host: str | None = None,
+               probe_factory: Callable[[object], ClusterProbe] = KubeProbe) -> list[Check]:
+    """All checks, in the order they are printed."""
+    from astrobio.kube.cluster import load_cluster_access
+
+    checks = local_checks(cfg, env)
+    try:
+        access = load_cluster_access(env, kubeconfig)
+    except AstrobioError as exc:
+        checks.append(Check("cluster", "skip", f"cluster checks skipped: {exc}"))
+    else:
+        checks.append(Check("kubeconfig", "pass", access.source))
+        checks += cluster_checks(cfg, probe_factory(access.configuration))
+    if kfp_host:
+        checks.append(kfp_check(kfp_host))
+    return checks
+
+
+def render_report(checks: list[Check]) -> str:
+    """One line per check: `[PASS] name: detail` and, for problems, `-> fix`; then a summary."""
+    lines = []
+    for c in checks:
+        line = f"[{c.status.upper():4s}] {c.name}: {c.detail}"
+        if c.fix and c.status in ("fail", "warn"):
+            line += f" -> {c.fix}"
+        lines.append(line)
+    counts = {s: sum(c.status == s for c in checks) for s in ("pass", "fail", "warn", "skip")}
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks")
+    return "\n".join(lines)
+
+
+def failures(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.status == "fail"]

@@ -1,0 +1,73 @@
+"""Generated chart files never drift from the renderers (needs no Helm library)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from astrobio.config import load_config
+from astrobio.kube.chart_values import CHART as CHART_REL, render_chart_files
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / CHART_REL
+DEFAULT = ROOT / "configs" / "default.yaml"
+
+
+def test_generated_chart_files_match_a_fresh_render():
+    fresh = render_chart_files(load_config(DEFAULT), ROOT)
+    for rel, text in fresh.items():
+        path = ROOT / rel
+        assert path.is_file() and path.read_text(encoding="utf-8") == text, \
+            f"{rel} drifted: run `python -m astrobio.kube.chart_values`"
+    for sub in ("pytorchjobs", "experiments"):  # no stale file of a removed component
+        shipped = {p.relative_to(ROOT).as_posix() for p in (CHART / "files" / sub).glob("*.yaml")}
+        assert shipped == {rel for rel in fresh if rel.startswith(f"{CHART_REL}/files/{sub}/")}
+
+
+def test_shipped_jobs_cover_every_registered_component():
+    import yaml
+
+    from astrobio.registry import component_names
+
+    shipped = yaml.safe_load((CHART / "files" / "rendered-for.yaml").read_text())
+    assert shipped["components"] == component_names(), "run `python -m astrobio.kube.chart_values`"
+
+
+def test_shipped_pipeline_is_the_compiled_one():
+    shipped = (CHART / "files" / "astrobio-five-phase.yaml").read_bytes()
+    assert shipped == (ROOT / "pipelines" / "astrobio-five-phase.yaml").read_bytes()
+
+
+def test_experiment_check_catches_unknown_and_mistyped_fields():
+    import pytest
+
+    from astrobio.kube.chart_values import experiment_errors, render_experiment
+    from astrobio.kube.validate import default_schema_dir
+
+    exp = render_experiment(load_config(DEFAULT), "causal")
+    assert experiment_errors(exp) == []
+    exp["spec"]["trialTemplate"]["trialSpec"]["spec"]["nprocPerNod"] = "1"
+    assert any("nprocPerNod" in e for e in experiment_errors(exp))  # the trial job is checked without ../shared too
+    if not (default_schema_dir() / "json").is_dir():
+        pytest.skip("../shared is absent: Katib's typed schema is not available")
+    exp["spec"]["maxTrialCoun"] = 3
+    exp["spec"]["parameters"][0]["feasibleSpace"]["min"] = 0.1
+    errors = experiment_errors(exp)
+    assert any("'maxTrialCoun' was unexpected" in e for e in errors)
+    assert any("feasibleSpace.min: 0.1 is not of type 'string'" in e for e in errors)
+
+
+def test_generator_writes_the_chart_files_under_out(tmp_path):
+    from astrobio.kube.chart_values import main
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "configs" / "default.yaml").write_text(DEFAULT.read_text())
+    (tmp_path / "pipelines" / "astrobio-five-phase.yaml").write_text("# pipeline\n")
+    stale = tmp_path / CHART_REL / "files" / "pytorchjobs" / "pytorchjob-gone.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("x")
+    assert main(["--out", str(tmp_path), "--set", "kube.namespace=ml"]) == 0
+    assert not stale.exists()
+    rendered_for = (tmp_path / CHART_REL / "files" / "rendered-for.yaml").read_text()
+    assert "namespace: ml" in rendered_for and "from configs/default.yaml" in rendered_for
+    assert main(["--out", str(tmp_path), "--set", "kube.nope=1"]) == 2

@@ -1,0 +1,121 @@
+"""The chart lints, renders and validates on default values and every example; values are checked."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import astrobio
+from astrobio.kube.chart_values import experiment_errors
+from astrobio.kube.config import KubeSection
+from astrobio.kube.images import base_ref
+from astrobio.kube.validate import K8S_VERSION, check_object
+
+from .helpers import CHART, NAMESPACE, VALUE_SETS, all_enabled, chart, helm, needs_schemas, of_kind, pod_specs, render, render_files
+
+kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate is not installed")
+CRD_KINDS = {"PyTorchJob", "Experiment"}
+LABELS = ("name", "instance", "version", "component", "managed-by", "part-of")
+
+
+@pytest.mark.parametrize("which", sorted(VALUE_SETS))
+def test_lint_strict_passes(which):
+    report = helm.lint(str(CHART), VALUE_SETS[which], strict=True, namespace=NAMESPACE)
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+@pytest.mark.parametrize("which", sorted(VALUE_SETS))
+def test_every_core_object_passes_the_kubernetes_schema_strictly(which):
+    docs = render(VALUE_SETS[which])
+    core = [d for d in docs if d["kind"] not in CRD_KINDS]
+    assert {"ServiceAccount", "Role", "RoleBinding", "ConfigMap"} <= {d["kind"] for d in core}
+    for obj in core:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    for obj in docs:  # namespaced objects land in the release namespace
+        if obj["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+            assert obj["metadata"]["namespace"] == NAMESPACE, obj["metadata"]["name"]
+
+
+@needs_schemas
+def test_pytorchjobs_and_experiments_pass_the_upstream_crd_schemas():
+    docs = render(all_enabled())
+    jobs, exps = of_kind(docs, "PyTorchJob"), of_kind(docs, "Experiment")
+    assert jobs and exps
+    for job in jobs:
+        assert check_object(job) == [], job["metadata"]["name"]
+    for exp in exps:
+        assert experiment_errors(exp) == [], exp["metadata"]["name"]
+
+
+def test_schema_rejects_a_wrong_type():
+    with pytest.raises(helm.HelmValuesError, match="bucketInit/backoffLimit"):
+        render({"bucketInit": {"backoffLimit": "three"}})
+    with pytest.raises(helm.HelmValuesError, match="jobs/graph_vae/enabled"):
+        render({"jobs": {"graph_vae": {"enabled": "yes"}}})
+
+
+def test_schema_rejects_unknown_keys():
+    with pytest.raises(helm.HelmValuesError, match="additional properties 'storag' not allowed"):
+        render({"storag": {"bucket": "x"}})
+    with pytest.raises(helm.HelmValuesError, match="additional properties 'secret_key' not allowed"):
+        render({"storage": {"secret_key": "x"}})
+    with pytest.raises(helm.HelmValuesError, match="additional properties 'fusion' not allowed"):
+        render({"jobs": {"fusion": {"enabled": True}}})
+
+
+def _config_map(values):
+    (cm,) = [d for d in render(values) if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "astrobio-config"]
+    return cm
+
+
+def test_config_is_free_form_and_defaults_to_configs_default(tmp_path):
+    default = (CHART.parents[1] / "configs" / "default.yaml").read_text()
+    assert _config_map({})["data"]["config.yaml"] == default  # comments and all
+    assert yaml.safe_load(_config_map({})["data"]["config.yaml"]) == yaml.safe_load(default)
+    cm = _config_map({"config": {"run": {"name": "x"}, "anything": [1]}})  # replaced whole, not merged
+    assert yaml.safe_load(cm["data"]["config.yaml"]) == {"run": {"name": "x"}, "anything": [1]}
+    assert cm["data"]["STORE_BUCKET"] == "astrobio" and cm["data"]["STORE_URI"] == "s3://astrobio"
+
+
+@pytest.mark.parametrize("which", sorted(VALUE_SETS))
+def test_templated_objects_carry_the_standard_labels(which):
+    for obj in render(VALUE_SETS[which]):
+        labels = obj["metadata"].get("labels", {})
+        if obj["kind"] in CRD_KINDS:  # shipped verbatim from the renderer (see test_jobs)
+            assert labels["app.kubernetes.io/name"] == "astrobio"
+            continue
+        assert {f"app.kubernetes.io/{k}" for k in LABELS} <= set(labels), obj["metadata"]["name"]
+        assert labels["app.kubernetes.io/managed-by"] == "Helm" and labels["app.kubernetes.io/part-of"] == "astrobio"
+
+
+@pytest.mark.parametrize("which", sorted(VALUE_SETS))
+def test_own_pods_are_locked_down_with_resources(which):
+    specs = [s for obj in render(VALUE_SETS[which]) for s in pod_specs(obj)]
+    assert specs
+    for spec in specs:
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec["automountServiceAccountToken"] is False
+        for container in spec["containers"]:
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+            assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
+            assert container["resources"]["requests"] and container["resources"]["limits"]
+
+
+def test_image_tag_defaults_to_the_app_version():
+    app_version = chart().metadata["appVersion"]
+    assert app_version == astrobio.__version__ == KubeSection().image_tag
+    images = {c["image"] for obj in of_kind(render(), "Job") for c in obj["spec"]["template"]["spec"]["containers"]}
+    assert images == {base_ref(KubeSection())} == {f"ghcr.io/astrobio/base:{app_version}"}
+    images = {c["image"] for obj in of_kind(render({"image": {"tag": "9.9.9"}}), "Job")
+              for c in obj["spec"]["template"]["spec"]["containers"]}
+    assert images == {"ghcr.io/astrobio/base:9.9.9"}
+
+
+def test_notes_give_next_steps():
+    notes = render_files(all_enabled())["astrobio/templates/NOTES.txt"]
+    assert "kubectl -n astrobio logs job/astrobio-bucket-init" in notes
+    assert "kubectl -n astrobio logs job/astrobio-pipeline-upload" in notes
+    assert "get pytorchjobs" in notes and "get experiments" in notes

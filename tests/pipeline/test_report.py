@@ -1,0 +1,34 @@
+"""What a step shows in the KFP UI: finite metrics only, and a metrics-vs-baselines table."""
+
+from __future__ import annotations
+
+from astrobio.pipeline.report import log_metrics, metrics_table_html, step_report_html
+from astrobio.pipeline.steps import StepResult
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.logged: list[tuple[str, float]] = []
+
+    def log_metric(self, metric: str, value: float) -> None:
+        self.logged.append((metric, value))
+
+
+def test_only_finite_numbers_reach_kfp_metrics() -> None:
+    sink = Sink()
+    log_metrics(sink, {"val_auc": 0.9, "loss": float("nan"), "note": "x", "flag": True, "steps": 3})
+    assert sink.logged == [("steps", 3.0), ("val_auc", 0.9)]
+
+
+def test_table_groups_baselines_with_their_metric() -> None:
+    html = metrics_table_html({"val_auc": 0.9, "baseline_cn_val_auc": 0.7, "baseline_aa_val_auc": 0.6,
+                               "test_auc": 0.8})
+    assert "<th>baseline aa</th><th>baseline cn</th>" in html
+    assert "<tr><td>val_auc</td><td>0.9000</td><td>0.6000</td><td>0.7000</td></tr>" in html
+    assert "<tr><td>test_auc</td><td>0.8000</td><td>-</td><td>-</td></tr>" in html
+
+
+def test_report_names_the_artifact_and_escapes() -> None:
+    result = StepResult("graph_vae", "pretrain", "s3://b/<x>", {}, "kubeflow", details={"PyTorchJob": "ns/j"})
+    page = step_report_html(result)
+    assert "s3://b/&lt;x&gt;" in page and "ns/j" in page and "No metrics were recorded" in page
