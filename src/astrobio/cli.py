@@ -17,6 +17,7 @@ import typer
 from astrobio.cli_support import guarded, launch_torchrun, metrics_table, print_table, strip_option
 from astrobio.kube.cli import doctor_command, render_app, submit_app
 from astrobio.production.cli import models_list, models_promote, models_show
+from astrobio.tune.cli import tune_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="astrobio: train the astrobiology models, locally or on Kubeflow.")
@@ -27,6 +28,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(render_app, name="render", help="Render images, manifests, jobs and the KFP pipeline (no cluster needed).")
 app.add_typer(submit_app, name="submit", help="Submit training jobs or the pipeline to a Kubeflow cluster.")
 app.command("doctor")(doctor_command)
+app.command("tune")(tune_command)
 models_app.command("list")(models_list)
 models_app.command("show")(models_show)
 models_app.command("promote")(models_promote)

@@ -70,6 +70,9 @@ COMPONENT_MODULES: Mapping[str, str] = {
     "graph_vae": "astrobio.components.graph_vae.task",
     "causal": "astrobio.components.causal.task",
     "datacube": "astrobio.components.datacube.task",
+    "spectra": "astrobio.components.spectra.task",
+    "fusion": "astrobio.components.fusion.task",
+    "galactic": "astrobio.components.galactic.task",
 }
 
 

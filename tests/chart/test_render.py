@@ -60,8 +60,8 @@ def test_schema_rejects_unknown_keys():
         render({"storag": {"bucket": "x"}})
     with pytest.raises(helm.HelmValuesError, match="additional properties 'secret_key' not allowed"):
         render({"storage": {"secret_key": "x"}})
-    with pytest.raises(helm.HelmValuesError, match="additional properties 'fusion' not allowed"):
-        render({"jobs": {"fusion": {"enabled": True}}})
+    with pytest.raises(helm.HelmValuesError, match="additional properties 'quasar' not allowed"):
+        render({"jobs": {"quasar": {"enabled": True}}})
 
 
 def _config_map(values):

@@ -10,9 +10,13 @@ from pydantic import Field
 
 from astrobio.components.causal.config import CausalConfig
 from astrobio.components.datacube.config import DatacubeConfig
+from astrobio.components.fusion.config import FusionConfig
+from astrobio.components.galactic.config import GalacticConfig
+from astrobio.components.spectra.config import SpectraConfig
 from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.config.sections import ComponentConfig, OptimConfig, Strict, TrainerConfig
 from astrobio.kube.config import KubeSection
+from astrobio.tune.config import TuneSection
 
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
@@ -43,6 +47,9 @@ class ComponentsSection(Strict):
     graph_vae: GraphVAEConfig = GraphVAEConfig()
     causal: CausalConfig = CausalConfig()
     datacube: DatacubeConfig = DatacubeConfig()
+    spectra: SpectraConfig = SpectraConfig()
+    fusion: FusionConfig = FusionConfig()
+    galactic: GalacticConfig = GalacticConfig()
 
 
 class AstrobioConfig(Strict):
@@ -54,6 +61,7 @@ class AstrobioConfig(Strict):
     optim: OptimConfig = OptimConfig()
     components: ComponentsSection = ComponentsSection()
     kube: KubeSection = KubeSection()
+    tune: TuneSection | None = None
 
     def component(self, name: str) -> ComponentConfig:
         """The resolved section of one component (trainer/optim already merged)."""

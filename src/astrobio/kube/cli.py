@@ -84,6 +84,10 @@ def render_manifests_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: Set
         cfg = _load(source, set_)
         for path in render_manifests(cfg, root, _source(source, default_root())):
             typer.echo(str(path))
+        from astrobio.tune.manifests import render_tuning_manifests
+
+        for path in render_tuning_manifests(root):
+            typer.echo(str(path))
 
     guarded(body, debug)
 

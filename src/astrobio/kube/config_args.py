@@ -18,7 +18,7 @@ import yaml
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.config.overrides import parse_value
 
-POD_EXCLUDED = frozenset({"kube"})
+POD_EXCLUDED = frozenset({"kube", "tune"})
 ALWAYS = ("store.uri",)
 """Written even when equal to the default, so a reader of the job sees where artifacts go."""
 
