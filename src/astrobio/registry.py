@@ -73,6 +73,7 @@ COMPONENT_MODULES: Mapping[str, str] = {
     "spectra": "astrobio.components.spectra.task",
     "fusion": "astrobio.components.fusion.task",
     "galactic": "astrobio.components.galactic.task",
+    "llm": "astrobio.components.llm.task",
 }
 
 

@@ -14,6 +14,7 @@ from astrobio.components.fusion.config import FusionConfig
 from astrobio.components.galactic.config import GalacticConfig
 from astrobio.components.spectra.config import SpectraConfig
 from astrobio.components.graph_vae.config import GraphVAEConfig
+from astrobio.components.llm.config import LLMConfig
 from astrobio.config.sections import ComponentConfig, OptimConfig, Strict, TrainerConfig
 from astrobio.kube.config import KubeSection
 from astrobio.tune.config import TuneSection
@@ -50,6 +51,7 @@ class ComponentsSection(Strict):
     spectra: SpectraConfig = SpectraConfig()
     fusion: FusionConfig = FusionConfig()
     galactic: GalacticConfig = GalacticConfig()
+    llm: LLMConfig = LLMConfig()
 
 
 class AstrobioConfig(Strict):

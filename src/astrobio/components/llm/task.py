@@ -1,0 +1,135 @@
+"""The llm component as the trainer sees it: build, step, evaluate, export, and its `SPEC`.
+
+`evaluate(model, data, split)` reports, on held-out planets:
+
+    <split>_ppl                      perplexity of the answer tokens (adapters + soft prompt)
+    baseline_base_<split>_ppl        the same texts scored by the base model (no adapter, no soft prompt)
+    <split>_num_acc                  share of numeric questions whose greedy answer parses to a number
+                                     within `eval.num_tolerance` (relative) of the true value
+    baseline_base_<split>_num_acc    the same questions answered by the base model
+    <split>_trainable_pct            % of all parameters that train (LoRA + projector)
+
+The base model's scores never change during training, so they are computed once per split and kept
+on the data object. The size of evaluation is bounded by `eval.max_texts` / `eval.num_prompts`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from astrobio.components.llm.config import LLMConfig
+from astrobio.components.llm.data import LLMData, build_data
+from astrobio.components.llm.model import SoftPromptLM, build_model
+from astrobio.components.llm.text import is_close, parse_number
+from astrobio.registry import ComponentSpec
+from astrobio.trainer.atomic import write_text_atomic
+
+
+def step(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    """Mean answer-token NLL; perplexity logged beside it because that is the evaluated metric."""
+    loss = model(batch)
+    return loss, {"ppl": math.exp(min(float(loss.detach()), 50.0))}
+
+
+def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def perplexity(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) -> float:
+    """exp(mean NLL) over all answer tokens of the scored held-out texts."""
+    device = net.projector.mean.device
+    total, count = 0.0, 0
+    for chunk in _chunks(data.eval_indices(split, numeric=False), data.cfg.eval.batch_size):
+        nll = net.answer_nll(_to(data.collate(split, chunk), device), conditioned)
+        total, count = total + float(nll.double().sum()), count + nll.numel()
+    return math.exp(total / count) if count else float("nan")
+
+
+def numeric_accuracy(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) -> float:
+    """Greedy-decode answers to numeric questions; correct if the first number is within tolerance."""
+    ecfg = data.cfg.eval
+    device = net.projector.mean.device
+    indices = data.eval_indices(split, numeric=True)
+    correct = 0
+    for chunk in _chunks(indices, ecfg.batch_size):
+        examples = [data.examples[split][i] for i in chunk]
+        emb = data.embeddings[[ex.planet for ex in examples]].to(device)
+        outs = net.greedy([data.encoded[split][i][0] for i in chunk], emb, conditioned, ecfg.max_new_tokens)
+        for ex, out in zip(examples, outs):
+            text = data.tokenizer.decode(out, skip_special_tokens=True)
+            correct += is_close(parse_number(text), float(ex.value), ecfg.num_tolerance)  # type: ignore[arg-type]
+    return correct / len(indices) if indices else float("nan")
+
+
+def _scores(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) -> dict[str, float]:
+    out = {"ppl": perplexity(net, data, split, conditioned)}
+    if data.cfg.eval.num_prompts:
+        out["num_acc"] = numeric_accuracy(net, data, split, conditioned)
+    return out
+
+
+def evaluate(model: nn.Module, data: LLMData, split: str) -> dict[str, float]:
+    """Adapted model vs base model on the same held-out texts (see module docstring)."""
+    net: SoftPromptLM = getattr(model, "module", model)
+    device = net.projector.mean.device
+    was_training = net.training
+    net.eval()
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    try:
+        with torch.no_grad(), amp:
+            metrics = {f"{split}_{k}": v for k, v in _scores(net, data, split, conditioned=True).items()}
+            key = ("base_scores", split)
+            if key not in data.memo:
+                with net.base_only():
+                    data.memo[key] = _scores(net, data, split, conditioned=False)
+    finally:
+        net.train(was_training)
+    metrics.update({f"baseline_base_{split}_{k}": v for k, v in data.memo[key].items()})
+    trainable, total = net.parameter_counts()
+    metrics[f"{split}_trainable_pct"] = 100.0 * trainable / total
+    return metrics
+
+
+def export_artifact(model: nn.Module, data: LLMData, folder: Path) -> None:
+    """Besides model.safetensors (projector + adapter), the adapter in peft's own format and what a
+    reader needs to rebuild the conditioning: base model, soft-token count, prompt format."""
+    net: SoftPromptLM = getattr(model, "module", model)
+    with warnings.catch_warnings():  # peft looks for the base's config.json to see if the vocabulary grew; GGUF has none
+        warnings.filterwarnings("ignore", message="Could not find a config file")
+        net.lm.save_pretrained(str(folder / "adapter"))
+    cfg = data.cfg
+    info = {"base_model": data.ref.label(), "gguf_file": data.ref.gguf_file, "n_soft_tokens": cfg.model.n_soft_tokens,
+            "latent_dim": int(data.embeddings.shape[1]), "param_names": data.table.names,
+            "prompt_format": "chat" if getattr(data.tokenizer, "chat_template", None) else "plain",
+            "system_prompt": cfg.data.system_prompt,
+            "weights": "model.safetensors: projector.* (with the embedding mean/std it standardises with) and "
+                       "the lm.*lora_* adapter tensors; the frozen base is not included"}
+    write_text_atomic(folder / "llm_conditioning.json", json.dumps(info, indent=2))
+
+
+SPEC = ComponentSpec(
+    name="llm",
+    phase="llm_guided",
+    config_cls=LLMConfig,
+    build_data=build_data,
+    build_model=build_model,
+    step=step,
+    evaluate=evaluate,
+    image="astrobio/llm",
+    description="small instruction LLM (SmolLM2-135M-Instruct) with LoRA, conditioned on fusion planet embeddings "
+                "through a soft-prompt projector; judged by held-out perplexity and numeric-answer accuracy vs the base model",
+    supports_ddp=True,
+    upstream=("fusion",),
+    export_artifact=export_artifact,
+)
