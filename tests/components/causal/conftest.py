@@ -1,4 +1,4 @@
-"""Shared fixtures of the causal tests: configs, a one-thread torch, a small CSV writer."""
+"""Shared fixtures of the causal tests: configs and a small CSV writer (one torch thread: tests/components/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from astrobio.components.causal.config import CausalConfig
 
 # Physics tiers of the planetary SCM: star/geology, atmosphere, climate, hydrosphere, biosphere.
 TIERS = [["stellar_flux", "albedo", "volcanism"], ["co2"], ["surface_temperature"], ["liquid_water"], ["o2", "ch4"]]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The causal model multiplies 8x8 matrices: with several OpenMP threads on a busy 2-core box a
-    step costs ~40 ms of thread hand-off instead of ~0.5 ms of work, so the tests pin one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def make_cfg(**over) -> CausalConfig:

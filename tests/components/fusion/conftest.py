@@ -1,11 +1,10 @@
-"""Shared fixtures: one small planet set per session, one torch thread."""
+"""Shared fixtures: one small planet set per session."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import torch
 
 from astrobio.components.fusion.data import FusionData, build_data
 from tests.components.fusion.helpers import make_cfg, planet_cache
@@ -19,12 +18,3 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small_data(cache: Path) -> FusionData:
     return build_data(make_cfg(), 0, 1, cache)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models on a shared 2-core machine: extra intra-op threads cost more than they save."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -1,11 +1,10 @@
-"""Shared fixtures: the fusion tests' planet cache, one small galactic data set, one torch thread."""
+"""Shared fixtures: the fusion tests' planet cache, one small galactic data set."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import torch
 
 from astrobio.components.galactic.data import GalacticData, build_data
 from tests.components.fusion.helpers import planet_cache
@@ -20,11 +19,3 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def gdata(cache: Path) -> GalacticData:
     return build_data(make_cfg(), 0, 1, cache)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

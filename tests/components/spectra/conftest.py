@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 import pytest
-import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # diffusers must never reach for the network
 
@@ -34,13 +33,3 @@ def tiny_cfg(**over: Any) -> SpectraConfig:
 @pytest.fixture()
 def cfg() -> SpectraConfig:
     return tiny_cfg()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are small: OpenMP fan-out gains little, and on a shared or busy CI box two
-    spinning threads per process oversubscribe the cores (measured 10x slower steps). Restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
