@@ -22,8 +22,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
+# The main job: all five phases on the smoke config (measured: benchmarks/results/run_smoke.json).
+# One torch thread per process: the smoke models are small, and on 2 shared cores extra intra-op
+# threads measured 5-10x slower per step.
 run: setup
-	$(BIN)/astrobio train --component graph_vae --config configs/smoke.yaml
+	OMP_NUM_THREADS=1 $(BIN)/astrobio run --config configs/smoke.yaml
 
 # The lean CI set: everything not marked slow.
 test: setup
