@@ -49,7 +49,19 @@ def _causal(section: Any) -> set[str]:
     return names
 
 
-DECLARED: dict[str, Callable[[Any], set[str]]] = {"graph_vae": _graph_vae, "causal": _causal}
+def _fusion(section: Any) -> set[str]:
+    """fusion.task.evaluate: accuracy/loss and the two target bits always, the majority class always;
+    the single-modality baselines only when `eval.baselines` is on."""
+    names = {f"{s}_{m}" for s in SPLITS for m in ("accuracy", "loss", "wet_accuracy", "ch4_accuracy")}
+    names |= {f"baseline_majority_{s}_accuracy" for s in SPLITS}
+    if section.eval.baselines:
+        modalities = ("climate", "spectrum", "scm", "network")
+        names |= {f"baseline_single_{m}_{s}_accuracy" for m in modalities for s in SPLITS}
+        names |= {f"baseline_best_single_{s}_accuracy" for s in SPLITS}
+    return names
+
+
+DECLARED: dict[str, Callable[[Any], set[str]]] = {"graph_vae": _graph_vae, "causal": _causal, "fusion": _fusion}
 
 
 def declared_metrics(cfg: Any, component: str) -> frozenset[str] | None:
