@@ -21,13 +21,13 @@ from astrobio.store import COMPLETE, open_store
 from tests.cli_helpers import ROOT, SMOKE, assert_one_line_error, run_cli
 from tests.s3server import closed_port, create_iam_credentials, running_s3_server, unique_bucket
 
-FAST = ["--set", "components.graph_vae.data.sources=[textbook]", "--set", "trainer.eval_every=10",
-        "--set", "trainer.early_stopping.metric=null", "--set", "trainer.checkpoint.every=10"]
+FAST = ["--set", "components.graph_vae.data.sources=[textbook]", "--set", "components.graph_vae.trainer.eval_every=10",
+        "--set", "components.graph_vae.trainer.early_stopping.metric=null", "--set", "components.graph_vae.trainer.checkpoint.every=10"]
 
 
 def train_args(out: Path, store: str, steps: int, *extra: str) -> list[str]:
     return ["train", "-c", "graph_vae", "--config", str(SMOKE), "--output", str(out), *FAST,
-            "--set", f"store.uri={store}", "--set", f"trainer.max_steps={steps}", *extra]
+            "--set", f"store.uri={store}", "--set", f"components.graph_vae.trainer.max_steps={steps}", *extra]
 
 
 def test_train_publishes_then_rerun_resumes(tmp_path):
@@ -60,8 +60,8 @@ def test_nproc_2_runs_two_ranks_and_writes_one_artifact(tmp_path):
 
 def test_sigterm_checkpoints_and_exits_resumable(tmp_path):
     out = tmp_path / "out"
-    args = train_args(out, str(tmp_path / "store"), 100000, "--set", "trainer.log_every=1",
-                      "--set", "trainer.checkpoint.every=100000", "--set", "trainer.eval_every=100000")
+    args = train_args(out, str(tmp_path / "store"), 100000, "--set", "components.graph_vae.trainer.log_every=1",
+                      "--set", "components.graph_vae.trainer.checkpoint.every=100000", "--set", "components.graph_vae.trainer.eval_every=100000")
     proc = subprocess.Popen([sys.executable, "-m", "astrobio", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.stderr is not None

@@ -16,7 +16,9 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 @pytest.mark.parametrize("name", ["smoke.yaml", "default.yaml"])
 def test_shipped_configs_validate(name):
     cfg = load_config(CONFIGS / name)
-    assert cfg.component("graph_vae").trainer.max_steps == cfg.trainer.max_steps
+    section = cfg.component("graph_vae")
+    assert section.trainer.nan_policy == cfg.trainer.nan_policy  # top-level default reaches the component
+    assert section.trainer.checkpoint == cfg.trainer.checkpoint
 
 
 def test_no_file_gives_defaults():
@@ -32,9 +34,11 @@ def test_override_values_are_typed(text, value):
 
 
 def test_overrides_reach_components_through_merge():
-    cfg = load_config(CONFIGS / "smoke.yaml", ["optim.lr=3e-4", "trainer.max_steps=5"])
-    assert cfg.component("graph_vae").optim.lr == 3e-4
-    assert cfg.component("graph_vae").trainer.max_steps == 5
+    cfg = load_config(CONFIGS / "smoke.yaml", ["optim.weight_decay=0.25", "trainer.log_every=5",
+                                               "trainer.max_steps=5"])
+    assert cfg.component("graph_vae").optim.weight_decay == 0.25
+    assert cfg.component("graph_vae").trainer.log_every == 5
+    assert cfg.component("graph_vae").trainer.max_steps == 150  # its own setting wins over the top level
 
 
 def test_component_override_wins_over_top_level():

@@ -20,8 +20,12 @@ from astrobio.store import ArtifactStore, artifact_prefix, open_store, publish_d
 
 RUN_ID = "prod"
 OVERRIDES = {
-    "graph_vae": ["components.graph_vae.data.sources=[textbook]", "trainer.max_steps=4", "trainer.eval_every=4",
-                  "trainer.early_stopping.metric=null", "trainer.checkpoint.every=4",
+    # SAGE + MLP decoder (not the GCN + inner-product default): more nn.Linear and PyG Linear layers
+    # for the int8 path to swap. Component-level trainer keys: smoke.yaml's graph_vae section sets its own.
+    "graph_vae": ["components.graph_vae.data.sources=[textbook]", "components.graph_vae.trainer.max_steps=4",
+                  "components.graph_vae.trainer.eval_every=4", "components.graph_vae.trainer.early_stopping.metric=null",
+                  "components.graph_vae.trainer.checkpoint.every=4", "components.graph_vae.model.encoder=sage",
+                  "components.graph_vae.model.decoder=mlp",
                   "components.graph_vae.model.hidden_dim=32", "components.graph_vae.model.latent_dim=16"],
     "causal": ["components.causal.trainer.max_steps=20", "components.causal.trainer.eval_every=20",
                "components.causal.trainer.checkpoint.every=20", "components.causal.data.n_samples=300"],

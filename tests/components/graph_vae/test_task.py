@@ -93,3 +93,17 @@ def test_identity_features_size_the_first_layer(textbook):
     data = data_from_models(cfg, [textbook])
     loss, _ = step(build_model(cfg, data), next(iter(data.batches(0))))
     assert torch.isfinite(loss)
+
+
+def test_training_forward_samples_z_and_eval_uses_mu(textbook_data):
+    cfg = make_cfg({"sources": ["textbook"]}, SMALL)
+    model = build_model(cfg, textbook_data)
+    batch = next(iter(textbook_data.batches(0)))
+    model.train()
+    a, b = model(batch), model(batch)
+    assert not torch.equal(a.pos_logits, b.pos_logits), "z = mu + eps * std while training"
+    assert torch.equal(a.mu, b.mu)
+    model.eval()
+    out = model(batch)
+    z = model.encode_eval(batch.x, batch.edge_index)
+    assert torch.allclose(out.pos_logits, model.decode(z, batch.pos_edge))

@@ -1,9 +1,5 @@
 """graph_vae: a variational graph auto-encoder over metabolic networks, judged on held-out links.
 
-`astrobio.config.schema` imports this component's config class, and the config class imports
-`astrobio.config.sections`, whose package `__init__` imports the schema. Importing the config
-package first, here, makes the order the same whichever module a caller imports first, so
-`import astrobio.components.graph_vae.config` never meets a half-initialised module.
+`config` imports only pydantic; `task` holds the `SPEC` the registry loads, and pulls in torch,
+torch-geometric and cobra only when a run actually needs them.
 """
-
-import astrobio.config  # noqa: F401  (import order, see above)
