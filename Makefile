@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all bench clean
+.PHONY: setup run test test-all faults bench audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,8 +35,19 @@ test: setup
 test-all: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The fault-injection suite alone (it also runs inside `make test`), its table written as JSON.
+faults: setup
+	$(BIN)/python -m pytest tests/faults -m faults --faults-report benchmarks/results/faults.json $(PYTEST_ARGS)
+
+# Peer benchmarks (Lightning, raw loops, raw torch.save/minio); results in benchmarks/results/.
 bench: setup
-	$(BIN)/python benchmarks/trainer_overhead.py
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks
+
+# Known-vulnerability audit of the installed environment; result in benchmarks/results/audit.json.
+audit: setup
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,audit]'
+	$(BIN)/python -m benchmarks.audit
 
 clean:
 	rm -rf outputs artifacts .pytest_cache

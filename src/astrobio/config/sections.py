@@ -56,7 +56,11 @@ class TrainerConfig(Strict):
     log_every: int = Field(10, ge=1, le=10_000_000)
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     checkpoint: CheckpointConfig = CheckpointConfig()
-    nan_policy: Literal["stop", "skip"] = Field("stop", description="on a NaN/inf loss: stop the run, or skip that step")
+    nan_policy: Literal["stop", "skip", "reduce_lr"] = Field(
+        "stop", description="on a NaN/inf loss: stop the run, skip that step, or skip it and multiply the lr by nan_lr_factor")
+    nan_lr_factor: float = Field(0.5, gt=0, lt=1, description="reduce_lr: learning-rate multiplier per non-finite step")
+    nan_max_consecutive: int = Field(
+        10, ge=1, le=1_000_000, description="skip/reduce_lr: this many non-finite steps in a row stop the run")
     deterministic: bool = True
     ddp_timeout_s: int = Field(600, ge=10, le=86_400, description="collective timeout: a dead rank fails the job after this")
 
