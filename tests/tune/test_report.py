@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from astrobio.tune import optuna_backend
 from astrobio.tune.cli import tune_command
-from astrobio.tune.report import history_points, write_history_plot
+from astrobio.tune.report import history_points, results_table, write_history_plot
 
 from .conftest import tune_tree, write_config
 
@@ -31,6 +31,18 @@ def test_history_is_best_so_far_over_completed_trials():
     points, best = history_points(_study().trials, maximize=True)
     assert points == [(0, 0.5), (1, 0.4), (2, 0.7)]
     assert best == [(0, 0.5), (1, 0.5), (2, 0.7)]
+
+
+def test_table_keeps_a_pruned_trials_last_value_out_of_the_final_column():
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(results_table(_study().trials, "val_auc", [], best_number=2))
+    rows = [line for line in console.export_text().splitlines() if "pruned" in line or "complete" in line]
+    pruned = next(line for line in rows if "pruned" in line).split("│")
+    assert pruned[3].strip() == "-" and pruned[4].strip() == "0.1 @ step 3"
+    best = next(line for line in rows if "best" in line).split("│")
+    assert best[3].strip() == "0.7" and best[4].strip() == "-"
 
 
 def test_plot_is_a_png_with_matplotlib_and_html_without(tmp_path, monkeypatch):

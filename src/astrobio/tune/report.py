@@ -26,21 +26,29 @@ def _fmt(value: Any) -> str:
 
 
 def results_table(trials: Sequence[Any], metric: str, keys: Sequence[str], best_number: int | None) -> Table:
-    """One row per trial: number, state, objective, parameters, duration, and why it failed."""
+    """One row per trial: number, state, final objective, last reported value, parameters, duration, note.
+
+    The final objective and a pruned/running trial's last intermediate value are separate columns:
+    an intermediate value (say step 150 of 200) can exceed every complete trial's final value, and
+    in one column it read as if a pruned trial had beaten the best one.
+    """
     table = Table(title=f"tuning results ({metric})")
     table.add_column("trial", justify="right")
     table.add_column("state")
-    table.add_column(metric, justify="right")
+    table.add_column(f"final {metric}", justify="right")
+    table.add_column("last reported", justify="right")
     for key in keys:
         table.add_column(key, justify="right")
     table.add_column("seconds", justify="right")
     table.add_column("note")
     for t in sorted(trials, key=lambda t: t.number):
         state = STATE_NAMES.get(t.state.name, t.state.name.lower())
-        value = t.value if t.value is not None else (t.intermediate_values[t.last_step] if t.last_step is not None else None)
+        final = "-" if t.value is None else _fmt(t.value)
+        last = "-" if t.value is not None or t.last_step is None else \
+            f"{_fmt(t.intermediate_values[t.last_step])} @ step {t.last_step}"
         seconds = t.user_attrs.get("seconds")
         note = "best" if t.number == best_number else str(t.user_attrs.get("failure") or t.user_attrs.get("note") or "")
-        table.add_row(str(t.number), state, "-" if value is None else _fmt(value),
+        table.add_row(str(t.number), state, final, last,
                       *(_fmt(t.params[k]) if k in t.params else "-" for k in keys),
                       "-" if seconds is None else f"{seconds:.1f}", note)
     return table
