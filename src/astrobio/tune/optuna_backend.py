@@ -155,6 +155,20 @@ class StudyRunner:
             self.study.tell(trial, state=TrialState.FAIL)
             self.note(f"trial {trial.number} failed: {outcome.reason} ({params})")
 
+    def reuse_duplicate(self, trial: Any) -> bool:
+        """A sampler may propose values a complete trial already ran (TPE did on a 4x4 grid); the
+        training is deterministic for a seed, so the earlier result is told again instead of paying
+        for an identical run. Pruned or failed trials are not reused: their values deserve a full run."""
+        earlier = next((t for t in self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+                        if t.params == trial.params and t.number != trial.number), None)
+        if earlier is None:
+            return False
+        trial.set_user_attr("note", f"same values as trial {earlier.number}: not run again")
+        trial.set_user_attr("seconds", 0.0)
+        self.study.tell(trial, earlier.value)
+        self.note(f"trial {trial.number} has the values of trial {earlier.number}: reused its {self.tc.tune.objective.metric}")
+        return True
+
     def reached_target(self, outcome: TrialOutcome) -> bool:
         target = self.tc.tune.objective.target
         if target is None or outcome.state != "complete" or outcome.value is None:
@@ -176,6 +190,9 @@ class StudyRunner:
                         stop = True
                     while not stop and len(futures) < budget.parallel and done + len(futures) < budget.trials:
                         trial = self.study.ask(dists)
+                        if self.reuse_duplicate(trial):
+                            done += 1
+                            continue
                         futures[pool.submit(self.run_one, trial)] = trial
                     if not futures:
                         return
@@ -195,13 +212,10 @@ class StudyRunner:
         """Stop running trials; they are recorded as interrupted (queued again on the next run)."""
         for proc in list(self.active.values()):
             proc.terminate(self.grace_s)
-        for trial in futures.values():
-            try:
-                trial.set_user_attr("interrupted", True)
-                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                self.study.enqueue_trial(dict(trial.params))
-            except Exception:  # noqa: BLE001 - already told by its worker; nothing more to record
-                pass
+        for trial in futures.values():  # trials in `futures` were never told: `run` pops before telling
+            trial.set_user_attr("interrupted", True)
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self.study.enqueue_trial(dict(trial.params))
 
 
 def upstream_inputs(tc: TuneConfig, output: Path, env: Mapping[str, str]) -> list[str]:
