@@ -1,19 +1,24 @@
-"""CLI plumbing kept out of `cli.py`: error-to-exit-code mapping, result tables, torchrun launch."""
+"""CLI plumbing kept out of `cli.py`: error-to-exit-code mapping, result tables, torchrun launch, SIGTERM."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
-import subprocess
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
-from astrobio.errors import AstrobioError
+from astrobio.errors import AstrobioError, Preempted, RuntimeFailure
+
+if TYPE_CHECKING:
+    from astrobio.trainer.distributed import RankExit
+    from astrobio.trainer.loop import StopFlag
 
 T = TypeVar("T")
 PREEMPTED_EXIT = 143  # 128 + SIGTERM: non-zero so a PyTorchJob (restartPolicy OnFailure) restarts and resumes
@@ -21,8 +26,6 @@ PREEMPTED_EXIT = 143  # 128 + SIGTERM: non-zero so a PyTorchJob (restartPolicy O
 
 def guarded(fn: Callable[[], T], debug: bool) -> T:
     """Run a command body; map failures to one stderr line and an exit code (2 usage, 1 runtime)."""
-    from astrobio.trainer.loop import Preempted
-
     try:
         return fn()
     except AstrobioError as exc:
@@ -39,6 +42,10 @@ def guarded(fn: Callable[[], T], debug: bool) -> T:
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: one line, exit 1
         if debug:
             traceback.print_exc()
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:  # a full disk is the user's to fix, not a bug
+            print(f"error: no space left on device writing {exc.filename or 'a file'}; free space and run the same "
+                  f"command again", file=sys.stderr)
+            raise SystemExit(1) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"error: internal failure {exc.__class__.__name__}: {first} (rerun with --debug for the traceback)",
               file=sys.stderr)
@@ -65,14 +72,41 @@ def print_table(table: Table) -> None:
     Console(width=max(100, Console().width)).print(table)
 
 
-def launch_torchrun(nproc: int, args: Sequence[str]) -> int:
-    """Re-run this CLI under torchrun with `nproc` local ranks (standalone rendezvous)."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-           "-m", "astrobio", *args]
-    env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    print(f"launching: {shlex.join(cmd)}", file=sys.stderr, flush=True)
-    return subprocess.call(cmd, env=env)
+def launch_torchrun(nproc: int, args: Sequence[str],
+                    report: Callable[[list[RankExit], RankExit], str] | None = None) -> int:
+    """Re-run this CLI under torchrun with `nproc` local ranks (standalone rendezvous).
+
+    Returns 0 on success and 128+N when this process got signal N (SIGTERM: the ranks were told to
+    checkpoint and stop). When a rank fails, raise one RuntimeFailure naming the rank that died
+    first and how (`report(failures, cause)` may save a record and return where it went).
+    """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+
+    from astrobio.trainer.distributed import first_failure, run_local_ranks
+
+    entry = ["-m", "astrobio", *args]
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    print(f"launching: torchrun --standalone --nproc-per-node={nproc} {shlex.join(entry)}", file=sys.stderr, flush=True)
+    try:
+        failures = run_local_ranks(nproc, entry)
+    except SignalException as exc:
+        print(f"launcher got {exc.sigval.name}: ranks were asked to checkpoint and stop", file=sys.stderr)
+        return 128 + int(exc.sigval)
+    if not failures:
+        return 0
+    cause = first_failure(failures)
+    others = [f"rank {f.rank} {f.describe()}" for f in failures if f is not cause]
+    where = report(failures, cause) if report is not None else None
+    raise RuntimeFailure(
+        f"rank {cause.rank} of {nproc} (local_rank {cause.local_rank}, pid {cause.pid}) {cause.describe()}; "
+        f"{'; '.join(others) + '; ' if others else ''}the other ranks were stopped"
+        f"{f'; failure report: {where}' if where else ''}; run the same command again to resume from the "
+        f"last checkpoint")
+
+
+def install_stop_handler(stop: StopFlag) -> None:
+    """SIGTERM (pod eviction, preemption) asks the loop to checkpoint at the end of the current step."""
+    signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "requested", True))
 
 
 def strip_option(args: Sequence[str], option: str) -> list[str]:

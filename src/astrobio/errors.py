@@ -7,10 +7,28 @@ Usage/config errors exit 2, runtime failures exit 1; both print one line and no 
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """`text` as one printable line: line breaks and tabs become spaces, other control or invisible
+    characters (NUL, ESC, U+2028...) are shown escaped, so a hostile file name or config key cannot
+    split the error line, hide part of it, or drive the terminal."""
+    out = []
+    for ch in text:
+        if ch in "\r\n\t":
+            out.append(" ")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 class AstrobioError(Exception):
-    """Base: a message a user can act on, already phrased as one line."""
+    """Base: a message a user can act on, always shown as one line (see `one_line`)."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class UsageError(AstrobioError):
@@ -23,3 +41,15 @@ class RuntimeFailure(AstrobioError):
     """The request was valid but the work failed (store unreachable mid-run, a rank died, NaN loss)."""
 
     exit_code = 1
+
+
+class Preempted(Exception):
+    """Raised by the trainer after a checkpoint was written because a stop (SIGTERM) was requested.
+
+    It lives here, not in the trainer, so the CLI can catch it without importing torch: every
+    command, `astrobio config show` included, goes through the same guard.
+    """
+
+    def __init__(self, step: int, path: object) -> None:
+        super().__init__(f"stopped at step {step}; checkpoint {path}; run the same command again to resume")
+        self.step = step

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from astrobio.errors import one_line
+
 
 def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model class that owns the fields at `loc` (None if it is not a model)."""
@@ -50,8 +52,9 @@ def format_validation_error(err: ValidationError, root: type[BaseModel], source:
         else:
             line = f"{source}: unknown key '{dotted}'"
     else:
-        line = f"{source}: {dotted}: {first['msg']} (got {_short(first.get('input'))})"
+        message = first["msg"].removeprefix("Value error, ")
+        line = f"{source}: {dotted}: {message} (got {_short(first.get('input'))})"
     others = len({_canonical(tuple(e["loc"])) for e in errors} - {_canonical(loc)})
     if others > 0:
         line += f" [and {others} more error{'s' if others > 1 else ''}]"
-    return line.replace("\n", " ")
+    return one_line(line)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from astrobio.config.errors import format_validation_error
 from astrobio.config.overrides import apply_overrides, deep_merge
 from astrobio.config.schema import COMPONENT_FIELDS, AstrobioConfig
+from astrobio.config.shape import check_tree
 from astrobio.errors import UsageError
 
 
@@ -35,6 +36,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UsageError(f"config file {path}: invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise UsageError(f"config file {path}: invalid YAML: nested too deeply to be a config") from None
+    check_tree(tree, f"config file {path}")
     if tree is None:
         return {}
     if not isinstance(tree, dict):

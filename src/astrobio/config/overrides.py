@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from astrobio.config.shape import check_tree
 from astrobio.errors import UsageError
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
@@ -28,17 +29,20 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     parts = key.split(".")
     if any(not p for p in parts):
         raise UsageError(f"--set '{text}': empty segment in key '{key}'")
-    return parts, parse_value(raw)
+    value = parse_value(raw)
+    check_tree(value, f"--set '{key}' value")
+    return parts, value
 
 
 def parse_value(raw: str) -> Any:
-    """YAML typing, plus numbers YAML 1.1 leaves as strings (`3e-4`, `1e5`)."""
+    """YAML typing, plus numbers YAML 1.1 leaves as strings (`3e-4`, `1e5`); text that is not
+    valid YAML stays the raw string, so validation reports it against the field's type."""
     text = raw.strip()
     if _NUMBER.fullmatch(text):
         return float(text)
     try:
         return yaml.safe_load(text) if text else ""
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return raw
 
 

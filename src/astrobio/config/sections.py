@@ -5,15 +5,52 @@ Every model forbids unknown keys, so a typo is an error that names the key, neve
 
 from __future__ import annotations
 
-from typing import Literal
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+
+def _takes_numbers_not_bools(annotation: Any) -> bool:
+    """True for int/float fields (optional, or a tuple/list of them) that do not also accept a bool."""
+    if annotation in (int, float):
+        return True
+    if get_origin(annotation) is Annotated:
+        return _takes_numbers_not_bools(get_args(annotation)[0])
+    args = get_args(annotation)
+    if bool in args or not args:
+        return False
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_takes_numbers_not_bools(a) for a in args if a is not type(None))
+    if get_origin(annotation) in (tuple, list):
+        return all(_takes_numbers_not_bools(a) for a in args if a is not Ellipsis)
+    return False
 
 
 class Strict(BaseModel):
-    """Base for every config model: unknown keys are errors; values are validated on assignment."""
+    """Base for every config model: unknown keys are errors; values are validated on assignment.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    NaN and infinity are refused in every float field (`allow_inf_nan=False`): pydantic accepts them
+    by default, and a `min_delta: .inf` or `lr: .nan` would otherwise pass validation and fail, or
+    silently do nothing, hours into a run. A YAML `true` is refused where a number is expected,
+    because lax validation would read `max_steps: true` as 1.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        if any(isinstance(v, bool) for v in items) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _takes_numbers_not_bools(field.annotation):
+                raise ValueError("expected a number, not a boolean")
+        return value
+
+
+Beta = Annotated[float, Field(ge=0, lt=1)]
+"""An Adam moment coefficient; torch.optim.AdamW raises on anything outside [0, 1) at the first step."""
 
 
 class OptimConfig(Strict):
@@ -21,7 +58,7 @@ class OptimConfig(Strict):
 
     lr: float = Field(1e-3, gt=0, le=10)
     weight_decay: float = Field(0.0, ge=0, le=10)
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: tuple[Beta, Beta] = (0.9, 0.999)
     eps: float = Field(1e-8, gt=0, le=1)
     scheduler: Literal["constant", "cosine", "linear"] = "constant"
     warmup_steps: int = Field(0, ge=0, le=10_000_000)

@@ -9,6 +9,8 @@ would make a one-line error message span several lines.
 from __future__ import annotations
 
 import re
+import unicodedata
+import urllib.parse
 
 from astrobio.errors import UsageError
 
@@ -20,6 +22,29 @@ MAX_KEY_BYTES = 1024
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _EXAMPLE = "expected a relative path like 'runs/r1/pretrain/graph_vae/model.safetensors'"
+
+
+MAX_SEGMENT_BYTES = 255
+"""The longest file name common file systems allow; a longer segment fails as a raw OSError."""
+
+
+def _disguised(key: str) -> str | None:
+    """Why `key` becomes unsafe once decoded by a layer below us, or None.
+
+    A percent-encoded ('%2e%2e') or look-alike ('\u2025', fullwidth '\uff0e\uff0e', '\uff0f') dot-dot
+    or slash is harmless in a local file name, but an HTTP proxy that decodes '%xx', or a tool that
+    applies Unicode NFKC normalisation, would turn it into a real traversal. No key astrobio writes
+    needs such characters, so they are refused rather than trusted to every layer.
+    """
+    decoded = unicodedata.normalize("NFKC", urllib.parse.unquote(key))
+    if decoded == key:
+        return None
+    for segment in decoded.replace("\\", "/").split("/"):
+        if segment in (".", ".."):
+            return "has a segment that decodes or normalises to '.' or '..'"
+    if decoded.count("/") != key.count("/") or "\\" in decoded or decoded.startswith("/"):
+        return "has a character that decodes or normalises to a path separator"
+    return None
 
 
 def _key_problem(key: object) -> str | None:
@@ -43,14 +68,17 @@ def _key_problem(key: object) -> str | None:
             return "has an empty segment ('//' or a trailing '/')"
         if segment in (".", ".."):
             return f"has a '{segment}' segment"
-    return None
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            return f"has a segment longer than {MAX_SEGMENT_BYTES} bytes"
+    return _disguised(key)
 
 
 def validate_key(key: str) -> str:
     """Return `key` unchanged if it is a safe relative key; raise UsageError naming it otherwise."""
     problem = _key_problem(key)
     if problem is not None:
-        raise UsageError(f"invalid store key {key!r}: it {problem}; {_EXAMPLE}")
+        shown = key[:120] + "..." if isinstance(key, str) and len(key) > 120 else key
+        raise UsageError(f"invalid store key {shown!r}: it {problem}; {_EXAMPLE}")
     return key
 
 
@@ -77,8 +105,9 @@ def join_key(*parts: str) -> str:
 def validate_name(name: str, what: str = "name") -> str:
     """Return `name` if it is a single safe name (`NAME_RE`); raise UsageError naming it otherwise."""
     if not isinstance(name, str) or NAME_RE.fullmatch(name) is None:
+        shown = name[:80] + "..." if isinstance(name, str) and len(name) > 80 else name
         raise UsageError(
-            f"invalid {what} {name!r}: expected 1-128 characters of letters, digits, '.', '_' or '-', "
+            f"invalid {what} {shown!r}: expected 1-128 characters of letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
     return name

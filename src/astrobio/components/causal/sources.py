@@ -111,6 +111,10 @@ def read_edge_list(path: Path, names: list[str]) -> np.ndarray:
                 adj[index[cells[0]], index[cells[1]]] = True
     except UnicodeDecodeError:
         raise UsageError(f"graph file {path}: not UTF-8 text") from None
+    except csv.Error as exc:
+        raise UsageError(f"graph file {path}: malformed CSV ({exc})") from None
+    if not adj.any():
+        raise UsageError(f"graph file {path}: no edges; expected one cause,effect pair per line")
     return adj
 
 

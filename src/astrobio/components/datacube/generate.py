@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,9 +153,12 @@ def load_user_file(path_str: str) -> Cube:
         raise UsageError(f"{where}: file not found; {expected}")
     try:
         with np.load(path, allow_pickle=False) as z:
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("a single .npy array, not an .npz archive")
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{where}: not a readable .npz ({exc.__class__.__name__}); {expected}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # empty, truncated, pickle, not a zip
+        reason = "a pickle, which is never loaded" if "pickle" in str(exc) else str(exc).splitlines()[0][:120]
+        raise UsageError(f"{where}: not a readable .npz ({reason}); {expected}") from None
     for name in ("params", "fields"):
         if name not in arrays:
             raise UsageError(f"{where}: no array '{name}' (has: {', '.join(arrays) or 'none'}); {expected}")

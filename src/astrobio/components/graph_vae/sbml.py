@@ -7,10 +7,13 @@ one-line UsageError that names the file, because a user fixes it by changing the
 
 from __future__ import annotations
 
+import gzip
 import logging
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from astrobio.components.graph_vae.config import BUNDLED_MODELS
 from astrobio.errors import UsageError
@@ -67,13 +70,54 @@ def read_sbml(source: str) -> LoadedModel:
     try:
         model = cobra.io.read_sbml_model(str(path))
     except Exception as exc:  # cobra raises CobraSBMLError, OSError, libsbml errors, ...
-        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise UsageError(f"SBML file {source}: cannot be read as SBML ({reason[:120]})") from None
+        reason = diagnose(path) or (str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+        raise UsageError(f"SBML file {source}: cannot be read as SBML ({reason[:200]})") from None
     finally:
         cobra_log.setLevel(level)
     if len(model.reactions) == 0 or len(model.metabolites) == 0:
         raise UsageError(f"SBML file {source}: has no reactions or no metabolites; expected a metabolic model")
     return LoadedModel(source=source, path=path, model=model)
+
+
+def diagnose(path: Path) -> str | None:
+    """Why cobra could not read `path`, with the line and element where possible.
+
+    cobra's own error says only "something went wrong", so on failure the file is looked at again:
+    compression, emptiness, XML well-formedness (expat gives line and column), the root element,
+    then libsbml's first error with its line. None when none of these finds the problem.
+    """
+    try:
+        raw = path.read_bytes()
+        if path.name.lower().endswith(".gz"):
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        return f"not a readable gzip file: {exc}"
+    if not raw.strip():
+        return "the file is empty"
+    try:
+        root = ElementTree.fromstring(raw)
+    except ElementTree.ParseError as exc:
+        return f"not well-formed XML: {exc}"
+    tag = root.tag.rsplit("}", 1)[-1]
+    if tag != "sbml":
+        return f"the root element is <{tag}>, expected <sbml>"
+    if not any(child.tag.rsplit("}", 1)[-1] == "model" for child in root):
+        return "no <model> element inside <sbml>"
+    return _libsbml_error(raw)
+
+
+def _libsbml_error(raw: bytes) -> str | None:
+    """libsbml's first error or fatal, as 'line N, column M: what (detail)'."""
+    import libsbml
+
+    doc = libsbml.readSBMLFromString(raw.decode("utf-8", errors="replace"))
+    for i in range(doc.getNumErrors()):
+        err = doc.getError(i)
+        if err.getSeverity() >= libsbml.LIBSBML_SEV_ERROR:
+            lines = [ln.strip() for ln in err.getMessage().splitlines() if ln.strip()]
+            detail = next((ln for ln in reversed(lines) if not ln.startswith("Reference")), "")
+            return f"line {err.getLine()}, column {err.getColumn()}: {err.getShortMessage()} ({detail[:120]})"
+    return None
 
 
 def read_sources(sources: list[str]) -> list[LoadedModel]:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,16 @@ def user_file(cfg: SpectraDataConfig) -> tuple[dict[str, tuple[np.ndarray, np.nd
         raise UsageError(f"components.spectra.data.file: {path} not found; expected an .npz with {expected}")
     try:
         with np.load(path, allow_pickle=False) as f:
+            if not isinstance(f, np.lib.npyio.NpzFile):
+                raise ValueError("a single .npy array, not an .npz archive")
             params, spectra = np.asarray(f["params"], float), np.asarray(f["spectra"], float)
-    except (KeyError, ValueError, OSError) as err:
-        raise UsageError(f"{path}: not an .npz with {expected} ({err})") from None
+    except (EOFError, zipfile.BadZipFile) as err:
+        raise UsageError(f"components.spectra.data.file {path}: not an .npz archive (empty, truncated or not a "
+                         f"zip: {err}); expected {expected}") from None
+    except (KeyError, ValueError, OSError, TypeError) as err:
+        # numpy's text for a pickle suggests allow_pickle=True; never repeat that advice to a user
+        reason = "a pickle, which is never loaded" if "pickle" in str(err) else str(err).splitlines()[0][:160]
+        raise UsageError(f"components.spectra.data.file {path}: not an .npz with {expected} ({reason})") from None
     n = params.shape[0] if params.ndim else 0
     if params.ndim != 2 or params.shape[1] != 3 or spectra.ndim != 2 or spectra.shape[0] != n:
         raise UsageError(f"{path}: params {list(params.shape)} / spectra {list(spectra.shape)}; expected {expected}")
