@@ -22,6 +22,8 @@ class ToyConfig(ComponentConfig):
     batch_size: int = Field(32, ge=1)
     dropout: float = 0.1
     nan_at_step: int | None = None  # inject a NaN loss (fault tests)
+    nan_steps: list[int] = []       # ... at each of these forward calls (consecutive NaNs)
+    inf_at_step: int | None = None  # inject an inf loss
 
 
 class ToyData:
@@ -54,14 +56,18 @@ class ToyModel(torch.nn.Module):
         super().__init__()
         self.net = torch.nn.Sequential(torch.nn.Linear(cfg.dim, 16), torch.nn.Dropout(cfg.dropout), torch.nn.Linear(16, 1))
         self.nan_at_step = cfg.nan_at_step
+        self.nan_steps = set(cfg.nan_steps) | ({cfg.nan_at_step} if cfg.nan_at_step is not None else set())
+        self.inf_at_step = cfg.inf_at_step
         self.register_buffer("calls", torch.zeros((), dtype=torch.long))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         self.calls += 1
         pred = self.net(batch["x"])
         loss = torch.nn.functional.mse_loss(pred, batch["y"])
-        if self.nan_at_step is not None and int(self.calls) == self.nan_at_step:
+        if int(self.calls) in self.nan_steps:
             loss = loss * float("nan")
+        if self.inf_at_step is not None and int(self.calls) == self.inf_at_step:
+            loss = loss * float("inf")
         return loss
 
 

@@ -7,14 +7,14 @@ with exit code 2 (usage/config) or 1 (runtime). `--debug` shows tracebacks.
 from __future__ import annotations
 
 import os
-import signal
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from astrobio.cli_support import guarded, launch_torchrun, metrics_table, print_table, strip_option
+from astrobio.cli_support import guarded, install_stop_handler, launch_torchrun, metrics_table, print_table, strip_option
 from astrobio.kube.cli import doctor_command, render_app, submit_app
 from astrobio.production.cli import models_list, models_promote, models_show
 from astrobio.tune.cli import tune_command
@@ -74,13 +74,13 @@ def train_cmd(
 
 def _train(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
     from astrobio.config import config_hash, load_config, to_yaml
-    from astrobio.errors import UsageError
-    from astrobio.failure import capture_tail, save_failure
+    from astrobio.errors import AstrobioError, RuntimeFailure, UsageError
+    from astrobio.failure import capture_tail, save_failure, save_launch_failure
     from astrobio.registry import get_spec
     from astrobio.store import artifact_prefix, open_store, publish_dir
     from astrobio.trainer import Preempted, StopFlag, TrainJob, train
     from astrobio.trainer.atomic import write_text_atomic
-    from astrobio.trainer.distributed import DistEnv, shutdown
+    from astrobio.trainer.distributed import DistEnv, RankExit, shutdown
     from astrobio.upstream import resolve_inputs
 
     cfg = load_config(config, overrides)
@@ -91,41 +91,66 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
             raise_usage("--nproc: already running under torchrun (WORLD_SIZE>1); drop --nproc")
         if not spec.supports_ddp:
             raise_usage(f"--nproc {nproc}: component '{component}' trains in a single process")
-        raise SystemExit(launch_torchrun(nproc, strip_option(sys.argv[1:], "--nproc")))
     run_id = cfg.run.effective_run_id
     section = cfg.component(component)
     out = output or Path(cfg.run.output_root) / run_id / component
     store = open_store(cfg.store.uri, os.environ)
     store.check()  # unreachable endpoint, bad keys, missing bucket: exit 2 now, not after training
     prefix = artifact_prefix(run_id, spec.phase, component)
+    if nproc > 1:
+        def report(failures: list[RankExit], cause: RankExit) -> str:
+            key = save_launch_failure(store, prefix, failures, cause)
+            return f"{store.uri.rstrip('/')}/{key}" if key else "not saved (store unreachable)"
+
+        raise SystemExit(launch_torchrun(nproc, strip_option(sys.argv[1:], "--nproc"), report))
 
     def publish(folder: Path) -> str:
-        publish_dir(store, folder, prefix)
+        try:
+            publish_dir(store, folder, prefix)
+        except AstrobioError as exc:  # the training itself is safe: say so, and how to finish
+            kind = UsageError if isinstance(exc, UsageError) else RuntimeFailure
+            raise kind(f"{exc}; the trained model is checkpointed in {out}: run the same command again "
+                            f"once the store is reachable and it publishes without retraining") from exc
         return f"{store.uri.rstrip('/')}/{prefix}"
 
     print(env.topology(), file=sys.stderr, flush=True)
+    created = env.is_main and not out.exists()
     if env.is_main:
         out.mkdir(parents=True, exist_ok=True)
         write_text_atomic(out / "config.yaml", to_yaml(cfg))
     stop = StopFlag()
-    signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "requested", True))
-    section = resolve_inputs(section, spec, store, run_id, out)
-    job = TrainJob(spec=spec, cfg=section, seed=cfg.run.seed, output_dir=out, run_id=run_id,
-                   config_hash=config_hash(section), publish=publish)
+    install_stop_handler(stop)
     with capture_tail() as tail:
         try:
+            section = resolve_inputs(section, spec, store, run_id, out)
+            job = TrainJob(spec=spec, cfg=section, seed=cfg.run.seed, output_dir=out, run_id=run_id,
+                           config_hash=config_hash(section), publish=publish)
             result = train(job, env, stop)
-        except (Preempted, UsageError):
-            raise  # resumable stop / bad input: nothing to keep for a post-mortem
+        except UsageError:
+            if created:
+                discard_unstarted(out)
+            raise  # bad input: nothing to keep for a post-mortem
+        except Preempted:
+            raise  # resumable stop
         except Exception as exc:
             key = save_failure(store, prefix, env.rank, exc, list(tail))
-            print(f"failure report: {store.uri.rstrip('/')}/{key}", file=sys.stderr)
+            if key is not None:
+                print(f"failure report: {store.uri.rstrip('/')}/{key}", file=sys.stderr)
             raise
         finally:
             shutdown(env)
     if env.is_main:
         print_table(metrics_table(f"{component}: held-out metrics vs baselines (step {result.step})", result.metrics))
         print(f"artifact: {result.artifact_uri or result.artifact_dir}")
+
+
+def discard_unstarted(out: Path) -> None:
+    """Remove an output folder this command created when bad input (weights, data, upstream
+    artifacts) was refused before any training wrote to it: it holds only the config snapshot and
+    perhaps the data cache, and leaving it would look like a started run. A folder with
+    checkpoints or metrics is kept."""
+    if all(p.name in ("config.yaml", "cache") for p in out.iterdir()):
+        shutil.rmtree(out)
 
 
 @app.command("run")

@@ -3,13 +3,14 @@
 Kubeflow deletes failed PyTorchJob pods (cleanPodPolicy), and their logs go with them. Each rank
 therefore keeps the tail of what it printed and, on a failure, writes it with the error to the
 artifact store under `runs/<run_id>/<phase>/<component>/failures/rank-<N>.json` before exiting
-non-zero.
+non-zero; the `--nproc` launcher adds `failures/launcher.json` naming the rank that died first.
 """
 
 from __future__ import annotations
 
 import collections
 import json
+from dataclasses import asdict
 import sys
 import time
 import traceback
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from astrobio.store import ArtifactStore, join_key
+from astrobio.trainer.distributed import RankExit
 
 
 class TailTee:
@@ -68,11 +70,40 @@ def failure_record(rank: int, exc: BaseException, tail: list[str]) -> dict[str, 
     }
 
 
-def save_failure(store: ArtifactStore, prefix: str, rank: int, exc: BaseException, tail: list[str]) -> str:
-    """Write the record; returns its key. Never raises: the original failure must still surface."""
+def save_failure(store: ArtifactStore, prefix: str, rank: int, exc: BaseException, tail: list[str]) -> str | None:
+    """Write the record; returns its key, or None when it could not be saved (said on stderr).
+
+    Never raises: the original failure must still surface."""
     key = join_key(prefix, "failures", f"rank-{rank}.json")
     try:
         store.put_bytes(key, json.dumps(failure_record(rank, exc, tail), indent=2).encode())
     except Exception as err:  # noqa: BLE001 - reporting must not mask the real error; say why it failed
         print(f"warning: could not save the failure report to {store.uri}/{key}: {err}", file=sys.stderr)
+        return None
+    return key
+
+
+def launch_failure_record(failures: list[RankExit], cause: RankExit) -> dict[str, object]:
+    """What the `--nproc` launcher saw: which rank died first and how every failed rank ended.
+
+    A rank killed by a signal (SIGKILL, OOM) cannot write its own record, so this is the only
+    trace of it once the pod is gone.
+    """
+    return {
+        "time_unix": time.time(),
+        "dead_rank": cause.rank,
+        "cause": f"rank {cause.rank} (local_rank {cause.local_rank}, pid {cause.pid}) {cause.describe()}",
+        "ranks": [{**asdict(f), "signal": f.signal_name} for f in failures],
+    }
+
+
+def save_launch_failure(store: ArtifactStore, prefix: str, failures: list[RankExit], cause: RankExit) -> str | None:
+    """Write `failures/launcher.json`; its key, or None when it could not be saved. Never raises
+    (the rank's death must still be reported)."""
+    key = join_key(prefix, "failures", "launcher.json")
+    try:
+        store.put_bytes(key, json.dumps(launch_failure_record(failures, cause), indent=2).encode())
+    except Exception as err:  # noqa: BLE001 - reporting must not mask the real error; say why it failed
+        print(f"warning: could not save the failure report to {store.uri}/{key}: {err}", file=sys.stderr)
+        return None
     return key

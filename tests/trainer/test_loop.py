@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -121,3 +122,63 @@ def test_grad_accumulation_and_schedule_run(tmp_path):
 def test_amp_on_cpu_is_refused(tmp_path):
     with pytest.raises(UsageError, match="trainer.amp"):
         train(make_job(tmp_path, trainer={"amp": "bf16"}), DistEnv(), StopFlag())
+
+
+def test_nan_reduce_lr_skips_and_lowers_lr_across_resume(tmp_path):
+    """reduce_lr: the bad step is skipped, lr x0.5 from then on, kept by checkpoint/resume, exact."""
+    over = {"nan_at_step": 15, "trainer": {"nan_policy": "reduce_lr", "nan_lr_factor": 0.5}}
+    full = train(make_job(tmp_path / "full", **over), DistEnv(), StopFlag())
+    assert any("non-finite loss at step 15" in w and "x0.5" in w for w in full.warnings), full.warnings
+    split = tmp_path / "split"
+    with pytest.raises(Preempted):
+        train(make_job(split, **over), DistEnv(), StopFlag(at_step=20))
+    saved = torch.load(list_checkpoints(split / "checkpoints")[0] / "state.pt", weights_only=True)
+    assert saved["train"]["lr_scale"] == 0.5 and saved["train"]["skipped_steps"] == 1
+    assert saved["scheduler"]["base_lrs"] == [0.005]
+    resumed = train(make_job(split, **over), DistEnv(), StopFlag())
+    assert resumed.resumed_from == 20
+    rows = [json.loads(l) for l in (split / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in rows if r.get("step") == 40 and "lr" in r] == [0.005]
+    a, b = params(tmp_path / "full"), params(split)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_nan_max_consecutive_stops_skip_and_reduce_lr(tmp_path):
+    for policy in ("skip", "reduce_lr"):
+        out = tmp_path / policy
+        job = make_job(out, nan_steps=[21, 22, 23], trainer={"nan_policy": policy, "nan_max_consecutive": 3})
+        with pytest.raises(RuntimeFailure, match="non-finite loss at step 23: 3 non-finite steps in a row"):
+            train(job, DistEnv(), StopFlag())
+        assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["step-00000020", "step-00000010"]
+        assert not (out / "artifact").exists()
+
+
+def test_nan_streak_is_reset_by_a_good_step(tmp_path):
+    job = make_job(tmp_path, nan_steps=[21, 22, 24, 25], trainer={"nan_policy": "skip", "nan_max_consecutive": 3})
+    result = train(job, DistEnv(), StopFlag())
+    assert result.step == 40 and len([w for w in result.warnings if "non-finite loss" in w]) == 4
+
+
+def test_non_finite_weights_are_never_written(tmp_path):
+    def poison(model: torch.nn.Module, step: int) -> None:
+        if step == 10:
+            with torch.no_grad():
+                model.net[0].weight[0, 0] = float("nan")
+
+    job = make_job(tmp_path, trainer={"early_stopping": {"metric": "val_mse", "mode": "min"}})
+    job.spec = dataclasses.replace(SPEC, on_step_end=poison)
+    with pytest.raises(RuntimeFailure, match=r"non-finite weights at step 10 \('net.0.weight'\); not writing a checkpoint"):
+        train(job, DistEnv(), StopFlag())
+    assert list_checkpoints(tmp_path / "checkpoints") == []
+    assert not (tmp_path / "best").exists() and not (tmp_path / "artifact").exists()
+
+
+def test_nonfinite_check_reads_parameters_not_sentinel_buffers():
+    from astrobio.trainer.loop import first_nonfinite
+
+    net = torch.nn.Linear(2, 1)
+    net.register_buffer("h_last", torch.tensor(float("inf")))  # causal's "no previous value" sentinel
+    assert first_nonfinite(net) is None
+    with torch.no_grad():
+        net.bias.fill_(float("nan"))
+    assert first_nonfinite(net) == "bias"

@@ -7,7 +7,8 @@ MASTER_ADDR and MASTER_PORT, so this is the single code path for both.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+import signal
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,3 +111,57 @@ def barrier(env: DistEnv) -> None:
 def shutdown(env: DistEnv) -> None:
     if env.is_distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+@dataclass(frozen=True)
+class RankExit:
+    """How one local rank of a `--nproc` job ended, as torchrun's agent observed it."""
+
+    rank: int
+    local_rank: int
+    pid: int
+    exitcode: int
+    timestamp: int = 0
+
+    @property
+    def signal_name(self) -> str | None:
+        if self.exitcode >= 0:
+            return None
+        try:
+            return signal.Signals(-self.exitcode).name
+        except ValueError:
+            return f"signal {-self.exitcode}"
+
+    def describe(self) -> str:
+        return f"was killed by {self.signal_name}" if self.signal_name else f"exited with code {self.exitcode}"
+
+
+def first_failure(failures: list[RankExit]) -> RankExit:
+    """The rank that brought the job down.
+
+    A rank killed by a signal the launcher does not send itself (SIGKILL from the OOM killer, a
+    segfault) is the cause; the other ranks then fail on their broken collectives with ordinary
+    errors, often in the same second, so timestamps alone cannot tell them apart.
+    """
+    def key(f: RankExit) -> tuple[int, int, int]:
+        died = f.signal_name is not None and f.signal_name not in ("SIGTERM", "SIGINT")
+        return (0 if died else 1, f.timestamp, f.rank)
+
+    return min(failures, key=key)
+
+
+def run_local_ranks(nproc: int, entrypoint: Sequence[str]) -> list[RankExit]:
+    """Run `python <entrypoint>` as `nproc` local ranks under torchrun's agent, in this process.
+
+    In-process (not a `torchrun` child) so the failures come back as data instead of a traceback
+    on stderr, and a SIGTERM to this process reaches the agent, which forwards it to every rank.
+    Returns the failed ranks, empty when all succeeded.
+    """
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    try:
+        run(parse_args(["--standalone", f"--nproc-per-node={nproc}", *entrypoint]))
+    except ChildFailedError as exc:
+        return [RankExit(rank, f.local_rank, f.pid, f.exitcode, f.timestamp) for rank, f in sorted(exc.failures.items())]
+    return []

@@ -1,16 +1,20 @@
 """The one training loop. Every component trains here; read it top to bottom.
 
 Order of one optimizer step: `grad_accum` micro-batches (forward via `spec.step`, backward; DDP
-gradient sync only on the last) -> non-finite check -> unscale + clip -> optimizer + scheduler ->
-log -> evaluate/early-stop -> checkpoint -> preemption check.
+gradient sync only on the last) -> non-finite check (trainer.nan_policy) -> unscale + clip ->
+optimizer + scheduler -> log -> evaluate/early-stop -> checkpoint -> preemption check.
+
+Nothing non-finite is ever written as best/ or as the artifact, and a full disk while writing is
+one error line naming the path (the previous checkpoint stays valid: writes are atomic).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +23,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from astrobio.config.load import to_yaml
-from astrobio.config.sections import ComponentConfig
-from astrobio.errors import RuntimeFailure, UsageError
+from astrobio.config.sections import ComponentConfig, TrainerConfig
+from astrobio.errors import Preempted, RuntimeFailure, UsageError
 from astrobio.registry import ComponentSpec, TrainData
 from astrobio.trainer import checkpoint as ckpt
 from astrobio.trainer.atomic import write_text_atomic
@@ -32,14 +36,6 @@ from astrobio.trainer.progress import ProgressReporter
 from astrobio.trainer.rng import capture_rng, restore_rng, seed_everything
 from astrobio.trainer.schedule import build_optimizer, build_scheduler
 from astrobio.trainer.state import TrainState, batch_stream, is_improvement
-
-
-class Preempted(Exception):
-    """Raised after a checkpoint was written because a stop (SIGTERM) was requested."""
-
-    def __init__(self, step: int, path: Path) -> None:
-        super().__init__(f"stopped at step {step}; checkpoint {path}; run the same command again to resume")
-        self.step = step
 
 
 @dataclass
@@ -96,6 +92,77 @@ def move_to(batch: Any, device: torch.device) -> Any:
     return batch
 
 
+def handle_nonfinite(name: str, state: TrainState, tcfg: TrainerConfig, opt: torch.optim.Optimizer,
+                     sched: torch.optim.lr_scheduler.LRScheduler, warn: Callable[[str], None]) -> None:
+    """Apply trainer.nan_policy to step `state.step`, whose loss was NaN/inf; raise to stop.
+
+    skip and reduce_lr drop the step's gradients but still advance the schedule (the step counts);
+    reduce_lr also scales the scheduler's base lrs, so every later step keeps the reduction, and
+    records the cumulative factor in `state` (both are checkpointed, so it survives resume).
+    """
+    where = f"{name}: non-finite loss at step {state.step}"
+    if tcfg.nan_policy == "stop":
+        raise RuntimeFailure(f"{where}; stopped without saving (last good checkpoint kept; set "
+                             f"trainer.nan_policy=skip or reduce_lr to skip such steps)")
+    state.skipped_steps += 1
+    state.nonfinite_in_a_row += 1
+    if state.nonfinite_in_a_row >= tcfg.nan_max_consecutive:
+        raise RuntimeFailure(f"{where}: {state.nonfinite_in_a_row} non-finite steps in a row "
+                             f"(trainer.nan_max_consecutive={tcfg.nan_max_consecutive}); stopped without saving "
+                             f"(last good checkpoint kept; lower optim.lr or check the data)")
+    opt.zero_grad(set_to_none=True)
+    if tcfg.nan_policy == "reduce_lr":
+        factor = tcfg.nan_lr_factor
+        state.lr_scale *= factor
+        sched.base_lrs = [lr * factor for lr in sched.base_lrs]
+        warn(f"{where}: step skipped, learning rate x{factor:g} (now x{state.lr_scale:.4g} of the schedule)")
+    else:
+        warn(f"{where}: step skipped")
+    sched.step()
+
+
+def first_nonfinite(model: torch.nn.Module) -> str | None:
+    """Name of the first parameter holding NaN/inf, or None when all are finite.
+
+    Parameters only: buffers may hold infinity by design (causal's augmented-Lagrangian `h_last`
+    starts at +inf as "no previous constraint value"), and a diverged model shows in its parameters.
+    """
+    for key, value in model.named_parameters():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            return key
+    return None
+
+
+def require_finite(model: torch.nn.Module, name: str, step: int, what: str) -> None:
+    """Refuse to write non-finite weights as `what` (a checkpoint, best/, the artifact)."""
+    bad = first_nonfinite(model)
+    if bad is not None:
+        raise RuntimeFailure(f"{name}: non-finite weights at step {step} ('{bad}'); not writing {what} "
+                             f"(last good checkpoint kept; lower optim.lr or set trainer.clip_grad_norm)")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC, also when a native writer (safetensors, torch.save) reports it as text, not OSError."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "StorageFull" in text or "Disk quota exceeded" in text
+
+
+@contextlib.contextmanager
+def disk_full_is_a_failure(what: Path) -> Iterator[None]:
+    """A full disk while writing `what` becomes one RuntimeFailure line naming the path."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        file = getattr(exc, "filename", None)
+        raise RuntimeFailure(f"no space left on device writing {what}{f' ({file})' if file else ''}; "
+                             f"earlier checkpoints are kept; free space and run the same command again "
+                             f"to resume") from exc
+
+
 def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     spec, cfg, tcfg = job.spec, job.cfg, job.cfg.trainer
     if env.is_distributed and not spec.supports_ddp:
@@ -150,10 +217,12 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     def save(step: int) -> Path | None:
         if not env.is_main:
             return None
+        require_finite(model, spec.name, step, "a checkpoint")
         extra = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
                  "rng": {0: capture_rng()}, "train": state.to_dict()}
-        return ckpt.save_checkpoint(out / "checkpoints", step, model.state_dict(), extra, job.config_hash,
-                                    tcfg.checkpoint.keep_last)
+        with disk_full_is_a_failure(out / "checkpoints" / f"{ckpt.PREFIX}{step:08d}"):
+            return ckpt.save_checkpoint(out / "checkpoints", step, model.state_dict(), extra, job.config_hash,
+                                        tcfg.checkpoint.keep_last)
 
     model.train()
     try:
@@ -173,14 +242,9 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
             state.step += 1
             bad = any_rank(not bool(torch.isfinite(total)), env, device)
             if bad:
-                if tcfg.nan_policy == "stop":
-                    raise RuntimeFailure(f"{spec.name}: non-finite loss at step {state.step}; stopped without saving "
-                                         f"(last good checkpoint kept; set trainer.nan_policy=skip to skip such steps)")
-                state.skipped_steps += 1
-                warn(f"non-finite loss at step {state.step}: step skipped")
-                opt.zero_grad(set_to_none=True)
-                sched.step()
+                handle_nonfinite(spec.name, state, tcfg, opt, sched, warn)
             else:
+                state.nonfinite_in_a_row = 0
                 if tcfg.clip_grad_norm is not None:
                     scaler.unscale_(opt)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.clip_grad_norm)
@@ -207,7 +271,9 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
                     if is_improvement(val[es.metric], state.best_value, es.mode, es.min_delta):
                         state.best_value, state.best_step, state.bad_evals = val[es.metric], state.step, 0
                         if env.is_main:
-                            ckpt.save_weights(out / "best" / ckpt.MODEL_FILE, model.state_dict())
+                            require_finite(model, spec.name, state.step, "best/")
+                            with disk_full_is_a_failure(out / "best" / ckpt.MODEL_FILE):
+                                ckpt.save_weights(out / "best" / ckpt.MODEL_FILE, model.state_dict())
                     else:
                         state.bad_evals += 1
                         state.stopped_early = state.bad_evals >= es.patience
@@ -232,7 +298,9 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     final = {**spec.evaluate(model, data, "val"), **spec.evaluate(model, data, "test")}
     sink.log(state.step, final)
     sink.close()
-    artifact = write_artifact(job, model, data, final, state, init_report.to_dict() if init_report else None)
+    require_finite(model, spec.name, state.step, "the artifact")
+    with disk_full_is_a_failure(out / "artifact"):
+        artifact = write_artifact(job, model, data, final, state, init_report.to_dict() if init_report else None)
     uri = job.publish(artifact) if job.publish else None
     return TrainResult(state.step, final, artifact, uri, resumed_step, state.stopped_early, warnings)
 

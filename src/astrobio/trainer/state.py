@@ -19,6 +19,8 @@ class TrainState:
     bad_evals: int = 0
     stopped_early: bool = False
     skipped_steps: int = 0
+    nonfinite_in_a_row: int = 0   # non-finite steps since the last good one (nan_max_consecutive)
+    lr_scale: float = 1.0         # cumulative nan_policy=reduce_lr factor, kept across resume
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
