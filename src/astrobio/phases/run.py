@@ -4,6 +4,8 @@ The KFP pipeline (`astrobio.pipeline.kfp_pipeline`, built from `phases/graph.py`
 KFP's own local runner in `local` mode, so every step trains with `astrobio train` in a
 subprocess instead of creating a PyTorchJob. Steps whose artifact is COMPLETE are reused and an
 interrupted training resumes from its checkpoint, so rerunning the same command resumes the run.
+A SIGTERM to this process is passed on to the step in progress (`interrupt.py`), so no trainer
+outlives the run it belonged to.
 The summary (`run.json`) is built from what the store holds, not from what the runner printed.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 from astrobio.config import AstrobioConfig
 from astrobio.errors import AstrobioError, UsageError
 from astrobio.phases.graph import PHASES
+from astrobio.phases.interrupt import Terminated, forward_sigterm
 from astrobio.store import KeyNotFound, artifact_prefix, is_complete, join_key, open_store
 from astrobio.trainer.atomic import write_text_atomic
 
@@ -90,7 +93,11 @@ def write_run_json(path: Path, cfg: AstrobioConfig, phases: list[PhaseSummary], 
 
 
 def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]) -> tuple[list[PhaseSummary], str | None]:
-    """Run phases 1..`last` locally; always write `output/run.json`, also after a failure."""
+    """Run phases 1..`last` locally; always write `output/run.json`, also after a failure.
+
+    A SIGTERM stops the run cleanly (`forward_sigterm`): the training in progress checkpoints, run.json
+    is written, then `Terminated` (exit 143) is raised.
+    """
     from astrobio.pipeline.local_run import absolute_store_uri, run_pipeline_locally
 
     output = output.absolute()
@@ -102,11 +109,17 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
     started = time.monotonic()
     error: str | None = None
     task_seconds: dict[str, float] = {}
+    terminated: Terminated | None = None
     try:
-        result = run_pipeline_locally(cfg, output, last)
+        with forward_sigterm():
+            result = run_pipeline_locally(cfg, output, last)
         task_seconds = {t.name: t.seconds for t in result.tasks}
+    except Terminated as exc:
+        error, terminated = str(exc), exc
     except AstrobioError as exc:
         error = str(exc)
     phases = summarise(cfg, env, last, task_seconds)
     write_run_json(output / RUN_FILE, cfg, phases, time.monotonic() - started, error, "kfp.local SubprocessRunner")
+    if terminated is not None:
+        raise terminated  # exit 143 once run.json says where the run stopped
     return phases, error
