@@ -9,6 +9,9 @@ PYTEST_ARGS ?=
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# The venv's own pip is whatever the interpreter bundled (23.2 here): below the fixes for
+	# CVE-2023-5752 and CVE-2025-8869 (found by the make-audit review), so upgrade it first.
+	$(BIN)/python -m pip install -q 'pip>=25.3'
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	# Data-only packages whose declared dependencies we do not use (cdt: Sachs data files, read
 	# directly); --no-deps keeps their R/GPU helpers out. GPUtil/skrebate only satisfy `pip check`.

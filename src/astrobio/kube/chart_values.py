@@ -290,6 +290,15 @@ def values_schema() -> dict[str, Any]:
     }
 
 
+def _config_source(root: Path, source: str) -> Path:
+    """The config file named `source`: relative to `root`, else to this repository (whose path
+    `source` names when `astrobio render chart --out` writes somewhere else)."""
+    path = Path(source)
+    if path.is_absolute() or (root / path).is_file():
+        return root / path
+    return Path(__file__).resolve().parents[3] / path
+
+
 def render_chart_files(cfg: AstrobioConfig, root: Path, source: str = "configs/default.yaml") -> dict[str, str]:
     """`charts/astrobio/<file>` -> text of every generated chart file (validated first)."""
     files: dict[str, str] = {}
@@ -302,7 +311,7 @@ def render_chart_files(cfg: AstrobioConfig, root: Path, source: str = "configs/d
         check_experiment(exp)
         files[f"{CHART}/files/experiments/experiment-{dashed(name)}.yaml"] = header + dump_yaml(exp)
     files[f"{CHART}/files/rendered-for.yaml"] = header + dump_yaml(rendered_for(cfg))
-    files[f"{CHART}/files/config.yaml"] = (Path(root) / source).read_text(encoding="utf-8")
+    files[f"{CHART}/files/config.yaml"] = _config_source(Path(root), source).read_text(encoding="utf-8")
     files[f"{CHART}/files/{PIPELINE}"] = (Path(root) / "pipelines" / PIPELINE).read_text(encoding="utf-8")
     files[f"{CHART}/values.schema.json"] = json.dumps(values_schema(), indent=2) + "\n"
     return files

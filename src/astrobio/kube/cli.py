@@ -213,6 +213,7 @@ def doctor_command(
     set_: SetOpt = None,
     kfp_host: Annotated[Optional[str], typer.Option("--kfp-host", help="also check this KFP endpoint")] = None,
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="default: kube.namespace")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="verify the checkpoints under this folder (default: run.output_root when it exists)")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Check the local setup and, when credentials exist, the cluster; one line per check with its fix."""
@@ -222,7 +223,10 @@ def doctor_command(
         from astrobio.kube.submit import with_namespace
 
         cfg = with_namespace(_load(config, set_), namespace)
-        checks = run_doctor(cfg, os.environ, kubeconfig, kfp_host)
+        default_output = Path(cfg.run.output_root)
+        checked = output if output is not None else (default_output if default_output.is_dir() else None)
+        checks = run_doctor(cfg, os.environ, kubeconfig, kfp_host, config=config, output=checked,
+                            audit_report=default_root() / "benchmarks" / "results" / "audit.json")
         typer.echo(render_report(checks))
         failed = failures(checks)
         if failed:

@@ -5,6 +5,8 @@ torch, torchrun, artifact store) always run; cluster checks (credentials, API se
 namespace, service account, storage Secret) run when a kubeconfig or in-cluster account exists
 and are reported as skipped otherwise; the KFP endpoint is checked when one is given. Checks
 return data; `render_report` turns them into text, so both are testable without a cluster.
+Reliability and security checks of this machine (secrets in the config file, disk space, the
+output folder's checkpoints, the last vulnerability audit) live in `doctor_local`.
 """
 
 from __future__ import annotations
@@ -15,30 +17,22 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import AstrobioError
+from astrobio.kube.doctor_check import Check, Status
+from astrobio.kube.doctor_local import audit_check, checkpoints_check, config_secrets_check, disk_check
 from astrobio.kube.doctor_probe import ClusterProbe, KubeProbe, ProbeError
-from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, SECRET_KEY_VARS
+from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, SECRET_KEY_VARS, redact_userinfo
 
-Status = Literal["pass", "fail", "warn", "skip"]
+__all__ = ["Check", "Status", "run_doctor", "render_report", "failures"]
 CRDS: tuple[tuple[str, bool, str], ...] = (
     ("pytorchjobs.kubeflow.org", True, "install the Kubeflow Training Operator (v1)"),
     ("experiments.kubeflow.org", True, "install Katib (needed by `astrobio tune --backend katib`)"),
     ("trainjobs.trainer.kubeflow.org", False, "install Kubeflow Trainer v2 (only for --api trainjob)"),
 )
 SECRET_KEYS = (ENDPOINT_VARS[0], ACCESS_KEY_VARS[0], SECRET_KEY_VARS[0])
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 def local_checks(cfg: AstrobioConfig, env: Mapping[str, str],
@@ -81,11 +75,16 @@ def store_check(uri: str, env: Mapping[str, str]) -> Check:
     if uri.lower().startswith("s3://"):
         from astrobio.store import open_store
 
+        shown = redact_userinfo(uri)
+        if "@" in uri[len("s3://"):].split("/", 1)[0]:  # never echo it: the part before @ is a key
+            return Check("store", "fail", f"{shown}: user info in store.uri",
+                         f"use s3://bucket/prefix and set {', '.join(SECRET_KEYS)} in the environment")
         try:
             open_store(uri, env).check()
         except AstrobioError as exc:
-            return Check("store", "fail", f"{uri}: {exc}", f"set {', '.join(SECRET_KEYS)} and create the bucket")
-        return Check("store", "pass", f"{uri} reachable with the configured keys")
+            return Check("store", "fail", f"{shown}: {redact_userinfo(str(exc))}",
+                         f"set {', '.join(SECRET_KEYS)} and create the bucket")
+        return Check("store", "pass", f"{shown} reachable with the configured keys")
     path = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
     probe = path
     while not probe.exists() and probe != probe.parent:
@@ -159,13 +158,35 @@ def kfp_check(host: str, opener: Callable[..., object] = urllib.request.urlopen,
     return Check("kfp", "pass", f"{url} answers")
 
 
+def _local_store(uri: str) -> Path | None:
+    if uri.lower().startswith("s3://"):
+        return None
+    return Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+
+
+def reliability_checks(cfg: AstrobioConfig, config: Path | None, output: Path | None,
+                       audit_report: Path | None) -> list[Check]:
+    """Secrets in the config file, disk space (at `output`, else run.output_root, and a local
+    store), the checkpoints under `output` when given, and the last `make audit` result."""
+    places = {"output": output if output is not None else Path(cfg.run.output_root)}
+    store = _local_store(cfg.store.uri)
+    if store is not None:
+        places["store"] = store
+    checks = [config_secrets_check(config), disk_check(places), checkpoints_check(output)]
+    if audit_report is not None:
+        checks.append(audit_check(audit_report))
+    return checks
+
+
 def run_doctor(cfg: AstrobioConfig, env: Mapping[str, str], kubeconfig: Path | None = None,
                kfp_host: str | None = None,
-               probe_factory: Callable[[object], ClusterProbe] = KubeProbe) -> list[Check]:
+               probe_factory: Callable[[object], ClusterProbe] = KubeProbe, *,
+               config: Path | None = None, output: Path | None = None,
+               audit_report: Path | None = None) -> list[Check]:
     """All checks, in the order they are printed."""
     from astrobio.kube.cluster import load_cluster_access
 
-    checks = local_checks(cfg, env)
+    checks = local_checks(cfg, env) + reliability_checks(cfg, config, output, audit_report)
     try:
         access = load_cluster_access(env, kubeconfig)
     except AstrobioError as exc:

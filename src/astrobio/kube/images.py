@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 IMAGE_UID = 10001
 IMAGE_GID = 10001
+IMAGE_HOME = "/home/astrobio"
+"""HOME of the image user: torch, Hugging Face, Triton and matplotlib caches go under it, so a pod
+with a read-only root filesystem mounts an emptyDir here."""
+WORKDIR = "/workspace"
+"""The image's working directory, where relative paths (a local `store.uri: artifacts`) land."""
 BASE_IMAGE_NAME = "astrobio/base"
 PYTHON_IMAGE = "python:3.11-slim-bookworm"
 """Python 3.11 as pyproject.toml requires; PyPI's Linux x86_64 torch wheel is the CUDA build (its
@@ -71,10 +76,10 @@ ENV PYTHONUNBUFFERED=1 \\
     PYTHONDONTWRITEBYTECODE=1 \\
     PIP_NO_CACHE_DIR=1 \\
     PIP_DISABLE_PIP_VERSION_CHECK=1 \\
-    HOME=/home/astrobio
+    HOME={IMAGE_HOME}
 
 RUN groupadd --gid {IMAGE_GID} astrobio \\
- && useradd --uid {IMAGE_UID} --gid {IMAGE_GID} --create-home --home-dir /home/astrobio --shell /usr/sbin/nologin astrobio
+ && useradd --uid {IMAGE_UID} --gid {IMAGE_GID} --create-home --home-dir {IMAGE_HOME} --shell /usr/sbin/nologin astrobio
 
 WORKDIR /opt/astrobio
 COPY constraints.txt pyproject.toml README.md ./
@@ -85,8 +90,8 @@ RUN python -m pip install -c constraints.txt torch \\
  && python -c "import astrobio.cli, torch; print('astrobio ready; torch', torch.__version__, 'cuda', torch.version.cuda)" \\
  && command -v torchrun
 
-WORKDIR /workspace
-RUN chown {IMAGE_UID}:{IMAGE_GID} /workspace
+WORKDIR {WORKDIR}
+RUN chown {IMAGE_UID}:{IMAGE_GID} {WORKDIR}
 USER {IMAGE_UID}:{IMAGE_GID}
 ENTRYPOINT ["astrobio"]
 CMD ["--help"]

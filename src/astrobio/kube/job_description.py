@@ -35,15 +35,19 @@ from kubernetes.client import (
 from astrobio.config import AstrobioConfig
 from astrobio.kube.config_args import config_overrides, set_args
 from astrobio.kube.config import ElasticSettings
-from astrobio.kube.images import IMAGE_GID, IMAGE_UID, image_ref
+from astrobio.kube.images import IMAGE_GID, IMAGE_HOME, IMAGE_UID, WORKDIR, image_ref
 from astrobio.kube.naming import job_name, label_value, standard_labels
 from astrobio.registry import get_spec
 from astrobio.store.keys import artifact_prefix
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS, SECRET_KEY_VARS, SECURE_VAR
 
-OUTPUT_DIR = "/workspace/output"
-"""--output in the pod: an emptyDir, so a container restarted by restartPolicy OnFailure finds its
-checkpoints and resumes (a rescheduled pod starts from the artifact store's view instead)."""
+OUTPUT_DIR = f"{WORKDIR}/output"
+"""--output in the pod: inside the `work` emptyDir, so a container restarted by restartPolicy
+OnFailure finds its checkpoints and resumes (a rescheduled pod starts from the artifact store's view)."""
+WRITABLE_DIRS = (("work", WORKDIR), ("tmp", "/tmp"), ("home", IMAGE_HOME))
+"""The only writable places of a training container, each an emptyDir: the root filesystem is
+read-only. `work` is the working directory (output dir, a relative local store), `tmp` holds
+torchrun's error files and tempfile's scratch, `home` the torch/HF/Triton/matplotlib caches."""
 CONFIG_DIR = "/etc/astrobio"
 CONFIG_FILE = "config.yaml"
 MASTER_PORT = 23456
@@ -98,9 +102,11 @@ class JobDescription:
 
 
 def container_security() -> V1SecurityContext:
-    """Non-root, no privilege escalation, no Linux capabilities: training needs none of them."""
+    """Non-root, no privilege escalation, no Linux capabilities, read-only root filesystem:
+    training needs none of them (it writes only to the WRITABLE_DIRS emptyDirs)."""
     return V1SecurityContext(
         allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
         capabilities=V1Capabilities(drop=["ALL"]),
         run_as_non_root=True,
         run_as_user=IMAGE_UID,
@@ -152,9 +158,10 @@ def _resources(cfg: AstrobioConfig, gpus: int) -> V1ResourceRequirements:
 def _volumes(cfg: AstrobioConfig, config_ref: str | None) -> tuple[list[V1Volume], list[V1VolumeMount]]:
     volumes = [
         V1Volume(name="dshm", empty_dir=V1EmptyDirVolumeSource(medium="Memory", size_limit=cfg.kube.resources.shm)),
-        V1Volume(name="work", empty_dir=V1EmptyDirVolumeSource()),
+        *(V1Volume(name=name, empty_dir=V1EmptyDirVolumeSource()) for name, _ in WRITABLE_DIRS),
     ]
-    mounts = [V1VolumeMount(name="dshm", mount_path="/dev/shm"), V1VolumeMount(name="work", mount_path=OUTPUT_DIR)]
+    mounts = [V1VolumeMount(name="dshm", mount_path="/dev/shm"),
+              *(V1VolumeMount(name=name, mount_path=path) for name, path in WRITABLE_DIRS)]
     if config_ref is not None:
         volumes.append(V1Volume(name="run-config", config_map=V1ConfigMapVolumeSource(name=config_ref)))
         mounts.append(V1VolumeMount(name="run-config", mount_path=CONFIG_DIR, read_only=True))

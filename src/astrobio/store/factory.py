@@ -19,7 +19,7 @@ from astrobio.store.local import LocalStore
 from astrobio.store.retry import RetryPolicy
 from astrobio.store.s3 import S3Store
 from astrobio.store.s3_client import build_client
-from astrobio.store.settings import S3Settings
+from astrobio.store.settings import S3Settings, redact_userinfo
 
 ACCEPTED_FORMS = "a local path, file:///absolute/path, or s3://bucket[/prefix]"
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):/")
@@ -54,13 +54,17 @@ def _file_path(uri: str) -> Path:
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """Split 's3://bucket[/prefix]' into (bucket, prefix); the prefix is '' or a valid key."""
     parts = urlsplit(uri)
+    shown = redact_userinfo(uri)  # a key pasted into the URI must not travel on into the error line
+    if "@" in parts.netloc:
+        raise UsageError(f"invalid S3 URI {shown!r}: user info is not allowed; put the keys in "
+                         f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (on a cluster: the storage Secret)")
     if not uri.lower().startswith("s3://") or not parts.netloc or parts.query or parts.fragment:
-        raise UsageError(f"invalid S3 URI {uri!r}; expected s3://bucket[/prefix]")
+        raise UsageError(f"invalid S3 URI {shown!r}; expected s3://bucket[/prefix]")
     prefix = parts.path[1:] if parts.path.startswith("/") else parts.path
     try:
         return parts.netloc, validate_prefix(prefix)
     except UsageError as exc:
-        raise UsageError(f"invalid S3 URI {uri!r}: {exc}") from None
+        raise UsageError(f"invalid S3 URI {shown!r}: {exc}") from None
 
 
 def _open_s3(uri: str, env: Mapping[str, str], retry: RetryPolicy | None) -> S3Store:

@@ -7,6 +7,7 @@ touches `os.environ`: the CLI passes it, tests pass a dict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -129,3 +130,14 @@ class S3Settings(BaseModel):
             secure=secure,
             ca_file=_first(env, (CA_FILE_VAR,)),
         )
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+
+
+def redact_userinfo(text: str) -> str:
+    """`text` with the user info of every URL in it (`s3://KEY:SECRET@bucket`) replaced by `***@`.
+
+    For messages that repeat a user-given URI: a key pasted into store.uri or an endpoint must not
+    travel on into logs, failure reports or CI output."""
+    return _USERINFO.sub(r"\g<scheme>***@", text)
