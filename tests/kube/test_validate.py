@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,16 @@ def test_everything_still_renders_when_shared_is_absent(monkeypatch, tmp_path):
     assert submit_train(variant("cpu"), "graph_vae", dry_run=True, env={}, note=notes.append).startswith("apiVersion")
     assert len(notes) == 1 and "schemas not found" in notes[0]
     assert render_manifest_files(variant("gpu"))
+
+
+@needs_schemas
+def test_katib_experiment_fields_are_checked_through_allof_and_refs():
+    """Katib's typed schema roots at allOf/$ref: metadata and spec are declared there, a typo below is not."""
+    import yaml
+
+    exp = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifests" / "katib-graph-vae.yaml").read_text())
+    assert check_object(exp) == []
+    exp["spec"]["objective"]["goall"] = 0.9
+    exp["metadata"]["labelz"] = {}
+    assert check_object(exp) == ["metadata.labelz: unknown field (the API server would prune it)",
+                                 "spec.objective.goall: unknown field (the API server would prune it)"]

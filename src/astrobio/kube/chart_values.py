@@ -27,14 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft7Validator
-
 from astrobio.config import AstrobioConfig
 from astrobio.kube.images import base_ref
 from astrobio.kube.manifests import FOLDER as MANIFESTS, pytorchjob_file, render_manifest_files
 from astrobio.kube.naming import dashed
 from astrobio.kube.pytorchjob import CONTAINER, render_pytorchjob
-from astrobio.kube.validate import ManifestInvalid, SchemaUnavailable, check_object, schema_errors, schema_for
+from astrobio.kube.validate import ManifestInvalid, check_object
 from astrobio.kube.yamlio import dump_yaml
 from astrobio.registry import component_names
 
@@ -155,30 +153,11 @@ def render_experiment(cfg: AstrobioConfig, component: str) -> dict[str, Any]:
     }
 
 
-def _closed(node: Any) -> Any:
-    """A copy of a schema in which every object that lists its properties admits no others
-    (the Katib schema's root is an allOf/$ref, which validate.pruned_fields does not follow)."""
-    if isinstance(node, dict):
-        out = {k: _closed(v) for k, v in node.items()}
-        if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
-            out["additionalProperties"] = False
-        return out
-    return [_closed(v) for v in node] if isinstance(node, list) else node
-
-
 def experiment_errors(exp: dict[str, Any]) -> list[str]:
     """Problems of an Experiment: Katib's typed schema with unknown fields rejected, and its trial
     job, filled in as Katib would, against the PyTorchJob checks of validate.py. Without
     ../shared only the job's schema-free checks run."""
-    errors: list[str] = []
-    try:
-        validator = schema_for(exp)
-    except SchemaUnavailable:
-        pass
-    else:
-        schema = dict(validator.schema)
-        schema["definitions"] = _closed(schema["definitions"])
-        errors += schema_errors(exp, Draft7Validator(schema))
+    errors = check_object(exp, require_schema=False)
     job = json.loads(json.dumps(exp["spec"]["trialTemplate"]["trialSpec"]))
     samples = {p["name"]: str(p["feasibleSpace"].get("min") or p["feasibleSpace"]["list"][0])
                for p in exp["spec"]["parameters"]}

@@ -100,21 +100,53 @@ def _open(schema: dict[str, Any]) -> bool:
     return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or "properties" not in schema
 
 
-def pruned_fields(obj: Any, schema: dict[str, Any], path: tuple[Any, ...] = ()) -> Iterator[str]:
+def resolved(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with local `$ref`s followed and `allOf` parts merged into one set of properties.
+
+    Katib's typed schemas start `allOf: [{$ref: #/definitions/v1beta1.Experiment}]`; without
+    this every field below the root would look undeclared."""
+    seen = 0
+    while "$ref" in schema and seen < 64:
+        ref = str(schema["$ref"])
+        if not ref.startswith("#/"):
+            raise ValueError(f"schema reference {ref!r} is not local")
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = node[part]
+        schema, seen = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}, seen + 1
+    if "allOf" not in schema:
+        return schema
+    merged = {k: v for k, v in schema.items() if k != "allOf"}
+    props = dict(merged.get("properties", {}))
+    for part in schema["allOf"]:
+        sub = resolved(part, root)
+        props.update(sub.get("properties", {}))
+        for flag in ("x-kubernetes-preserve-unknown-fields", "additionalProperties"):
+            if flag in sub and flag not in merged:
+                merged[flag] = sub[flag]
+    if props:
+        merged["properties"] = props
+    return merged
+
+
+def pruned_fields(obj: Any, schema: dict[str, Any], path: tuple[Any, ...] = (),
+                  root: dict[str, Any] | None = None) -> Iterator[str]:
     """Paths of fields the structural schema does not declare (the API server would drop them)."""
+    root = schema if root is None else root
+    schema = resolved(schema, root)
     if isinstance(obj, dict) and schema.get("type") in (None, "object"):
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties")
         for key, value in obj.items():
             if key in props:
-                yield from pruned_fields(value, props[key], (*path, key))
+                yield from pruned_fields(value, props[key], (*path, key), root)
             elif isinstance(extra, dict):
-                yield from pruned_fields(value, extra, (*path, key))
+                yield from pruned_fields(value, extra, (*path, key), root)
             elif not _open(schema) and extra is not True:
                 yield f"{_path((*path, key))}: unknown field (the API server would prune it)"
     elif isinstance(obj, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(obj):
-            yield from pruned_fields(item, schema["items"], (*path, index))
+            yield from pruned_fields(item, schema["items"], (*path, index), root)
 
 
 def pytorchjob_rule_errors(obj: dict[str, Any]) -> list[str]:
