@@ -182,3 +182,13 @@ def test_nonfinite_check_reads_parameters_not_sentinel_buffers():
     with torch.no_grad():
         net.bias.fill_(float("nan"))
     assert first_nonfinite(net) == "bias"
+
+
+def test_cpu_threads_setting_is_applied_on_cpu(tmp_path):
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        train(make_job(tmp_path, trainer={"max_steps": 2, "cpu_threads": 1}), DistEnv(), StopFlag())
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -100,6 +100,8 @@ class TrainerConfig(Strict):
         10, ge=1, le=1_000_000, description="skip/reduce_lr: this many non-finite steps in a row stop the run")
     deterministic: bool = True
     ddp_timeout_s: int = Field(600, ge=10, le=86_400, description="collective timeout: a dead rank fails the job after this")
+    cpu_threads: int | None = Field(
+        None, ge=1, le=1024, description="torch intra-op threads when training on CPU; null = torch's default (all cores)")
 
 
 class ComponentConfig(Strict):

@@ -168,6 +168,10 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     if env.is_distributed and not spec.supports_ddp:
         raise UsageError(f"component '{spec.name}' trains in a single process; run it without --nproc/WORLD_SIZE>1")
     device = pick_device(tcfg.device, env)
+    if tcfg.cpu_threads is not None and device.type == "cpu":
+        # Small models on a few shared cores: extra intra-op threads cost more in hand-off than they
+        # save (measured 5-10x slower per step with 2 threads than 1 for datacube, fusion, llm).
+        torch.set_num_threads(tcfg.cpu_threads)
     dtype = amp_dtype(tcfg.amp, device)
     init_process_group(env, device, tcfg.ddp_timeout_s)
     seed_everything(job.seed + env.rank, tcfg.deterministic)
