@@ -44,7 +44,6 @@ faults: setup
 
 # Peer benchmarks (Lightning, raw loops, raw torch.save/minio); results in benchmarks/results/.
 bench: setup
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
 
 # Known-vulnerability audit of the installed environment; result in benchmarks/results/audit.json.

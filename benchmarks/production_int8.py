@@ -13,7 +13,8 @@ Workloads:
 - causal_smoke: planetary SCM, linear NOTEARS (no Linear layers: int8 is reported as not applying).
 Torch threads default to 1: the machine is shared, and per-call times of small models are dominated
 by thread hand-off when more threads compete for two cores. The load average is recorded.
-Writes benchmarks/results/production_int8.json.
+Run alone it writes benchmarks/results/production_int8_script.json; `python -m benchmarks --only production_int8`
+(benchmarks/bench_production.py) uses `run_workload` and writes production_int8.json.
 
     python benchmarks/production_int8.py [--threads 1] [--repeats 50] [--steps N] [--workloads ...]
 """
@@ -108,7 +109,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: per workload)")
     parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "production_int8.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "production_int8_script.json",
+                        help="(`python -m benchmarks` writes production_int8.json itself)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     options = ProductionOptions(warmup=5, repeats=args.repeats, num_threads=args.threads, budget_s=300)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+
+import pytest
 import torch
 
 from astrobio.trainer import checkpoint as ck
@@ -44,6 +48,45 @@ def test_leftover_temp_folder_is_ignored(tmp_path):
     save(tmp_path, 1)
     (tmp_path / ".tmp-step-00000002-999").mkdir()
     assert ck.latest_valid(tmp_path, warn=lambda m: None).step == 1
+
+
+def test_interrupted_writes_are_tidied_and_an_interrupted_resave_restored(tmp_path):
+    save(tmp_path, 1)
+    save(tmp_path, 2)
+    (tmp_path / ".tmp-step-00000003-999").mkdir()               # killed before its rename
+    os.replace(tmp_path / "step-00000002", tmp_path / ".old-step-00000002-999")  # killed between the renames
+    notes: list[str] = []
+    ck.recover_interrupted_writes(tmp_path, notes.append)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-00000001", "step-00000002"]
+    assert ck.latest_valid(tmp_path, warn=notes.append).step == 2
+    assert any("removed unfinished checkpoint write .tmp-step-00000003-999" in n for n in notes)
+    assert any("restored step-00000002" in n for n in notes)
+
+
+def test_missing_checksum_is_named(tmp_path):
+    path = save(tmp_path, 4)
+    meta = json.loads((path / ck.META_FILE).read_text())
+    del meta["files"][ck.STATE_FILE]
+    (path / ck.META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="state.pt: no checksum recorded for it in meta.json"):
+        ck.verify(path)
+
+
+def test_state_file_with_code_is_refused_on_resume(tmp_path):
+    import pickle
+
+    from astrobio.errors import UsageError
+
+    path = save(tmp_path, 5)
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("never",))
+
+    (path / ck.STATE_FILE).write_bytes(pickle.dumps({"x": Payload()}))
+    checkpoint = ck.Checkpoint(path, 5, {})
+    with pytest.raises(UsageError, match="state.pt refused"):
+        ck.load_checkpoint(checkpoint)
 
 
 def test_resave_same_step_replaces(tmp_path):

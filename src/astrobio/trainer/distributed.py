@@ -85,13 +85,14 @@ def init_process_group(env: DistEnv, device: torch.device, timeout_s: int) -> No
     )
 
 
-def any_rank(flag: bool, env: DistEnv, device: torch.device) -> bool:
-    """True if `flag` is set on any rank (used so every rank stops at the same step)."""
+def any_rank_flags(flags: list[bool], env: DistEnv, device: torch.device) -> list[bool]:
+    """Each flag OR-ed over all ranks, in one all_reduce: every rank then skips the same step and
+    stops at the same step (the loop sends its non-finite-loss and stop-request flags together)."""
     if not env.is_distributed:
-        return flag
-    value = torch.tensor([1.0 if flag else 0.0], device=device)
+        return list(flags)
+    value = torch.tensor([1.0 if f else 0.0 for f in flags], device=device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item() > 0)
+    return [bool(v > 0) for v in value.tolist()]
 
 
 def broadcast_from_main(obj: Any, env: DistEnv) -> Any:

@@ -24,12 +24,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 from astrobio.config.load import to_yaml
 from astrobio.config.sections import ComponentConfig, TrainerConfig
-from astrobio.errors import Preempted, RuntimeFailure, UsageError
+from astrobio.errors import AstrobioError, Preempted, RuntimeFailure, UsageError
 from astrobio.registry import ComponentSpec, TrainData
 from astrobio.trainer import checkpoint as ckpt
 from astrobio.trainer.atomic import write_text_atomic
 from astrobio.trainer.card import build_card, package_versions, render_card_markdown
-from astrobio.trainer.distributed import DistEnv, any_rank, barrier, broadcast_from_main, init_process_group, pick_device
+from astrobio.trainer.distributed import DistEnv, any_rank_flags, barrier, broadcast_from_main, init_process_group, pick_device
 from astrobio.trainer.metrics import MetricsSink
 from astrobio.trainer.pretrained import apply_init_from
 from astrobio.trainer.progress import ProgressReporter
@@ -150,13 +150,15 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def disk_full_is_a_failure(what: Path) -> Iterator[None]:
-    """A full disk while writing `what` becomes one RuntimeFailure line naming the path."""
+def disk_full_is_a_failure(what: Path | Callable[[], Path]) -> Iterator[None]:
+    """A full disk while writing `what` becomes one RuntimeFailure line naming the path (a callable
+    is asked after the failure: a background checkpoint write knows which one failed)."""
     try:
         yield
     except Exception as exc:
-        if not is_disk_full(exc):
+        if isinstance(exc, AstrobioError) or not is_disk_full(exc):
             raise
+        what = what() if callable(what) else what
         file = getattr(exc, "filename", None)
         raise RuntimeFailure(f"no space left on device writing {what}{f' ({file})' if file else ''}; "
                              f"earlier checkpoints are kept; free space and run the same command again "
@@ -194,6 +196,8 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     # Only rank 0's folder is trusted (on a multi-node job each pod has its own disk): it decides
     # where training resumes and sends the optimizer/trainer state to the other ranks; DDP then
     # copies rank 0's weights to every rank when it wraps the model.
+    if env.is_main:
+        ckpt.recover_interrupted_writes(out / "checkpoints", warn)
     resumed = ckpt.latest_valid(out / "checkpoints", warn) if env.is_main else None
     weights, saved = ckpt.load_checkpoint(resumed) if resumed is not None else (None, None)
     saved = broadcast_from_main(saved, env)
@@ -218,78 +222,107 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     stream = batch_stream(data, state.epoch, state.batch_index)
     es = tcfg.early_stopping
 
-    def save(step: int) -> Path | None:
+    # Checkpoints are written in a background thread: a step waits only for the CPU copy of the
+    # state (and for the previous write, if it is still going). Preemption waits for the write.
+    saver = ckpt.AsyncCheckpointer()
+    last_saved: list[int] = []
+
+    def failed_write() -> Path:
+        """What a full disk stopped: a background checkpoint write (settled first: it may be the
+        write that failed, even when a later metrics write noticed), else the run folder."""
+        saver.wait(raise_error=False)
+        return saver.failed_dir or out
+
+    def save(step: int, wait: bool = False) -> Path | None:
         if not env.is_main:
             return None
-        require_finite(model, spec.name, step, "a checkpoint")
-        extra = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-                 "rng": {0: capture_rng()}, "train": state.to_dict()}
-        with disk_full_is_a_failure(out / "checkpoints" / f"{ckpt.PREFIX}{step:08d}"):
-            return ckpt.save_checkpoint(out / "checkpoints", step, model.state_dict(), extra, job.config_hash,
-                                        tcfg.checkpoint.keep_last)
+        path = out / "checkpoints" / f"{ckpt.PREFIX}{step:08d}"
+        if last_saved[-1:] != [step]:  # a preemption right after a periodic save: just wait for it
+            require_finite(model, spec.name, step, "a checkpoint")
+            extra = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+                     "rng": {0: capture_rng()}, "train": state.to_dict()}
+            path = saver.save(out / "checkpoints", step, model.state_dict(), extra, job.config_hash,
+                              tcfg.checkpoint.keep_last)  # raises the previous write's error, if any
+            last_saved[:] = [step]
+        if wait:
+            saver.wait()
+        return path
 
     model.train()
     try:
-        while state.step < tcfg.max_steps and not state.stopped_early:
-            opt.zero_grad(set_to_none=True)
-            total = torch.zeros((), device=device)
-            parts: dict[str, float] = {}
-            for micro in range(tcfg.grad_accum):
-                state.epoch, state.batch_index, batch = next(stream)
-                sync = contextlib.nullcontext() if (micro == tcfg.grad_accum - 1 or not env.is_distributed) else net.no_sync()
-                with sync:
-                    with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
-                        loss, metrics = spec.step(net, move_to(batch, device))
-                    scaler.scale(loss / tcfg.grad_accum).backward()
-                total += loss.detach() / tcfg.grad_accum
-                parts = metrics
-            state.step += 1
-            bad = any_rank(not bool(torch.isfinite(total)), env, device)
-            if bad:
-                handle_nonfinite(spec.name, state, tcfg, opt, sched, warn)
-            else:
-                state.nonfinite_in_a_row = 0
-                if tcfg.clip_grad_norm is not None:
-                    scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.clip_grad_norm)
-                scaler.step(opt)
-                scaler.update()
-                sched.step()
-                if spec.on_step_end is not None:
-                    spec.on_step_end(model, state.step)
-            log_now = state.step % tcfg.log_every == 0 or state.step == tcfg.max_steps
-            if log_now:
-                info = {"train_loss": float(total), "lr": sched.get_last_lr()[0], **{f"train_{k}": float(v) for k, v in parts.items()}}
-                sink.log(state.step, info, echo=False)
-                progress.update(state.step, {"loss": info["train_loss"]}, force_line=True)
-            else:
-                progress.update(state.step, {}, force_line=False)
-
-            if state.step % tcfg.eval_every == 0 or state.step == tcfg.max_steps:
-                val = spec.evaluate(model, data, "val")
-                sink.log(state.step, val)
-                if es.metric is not None:
-                    if es.metric not in val:
-                        raise UsageError(f"trainer.early_stopping.metric: '{es.metric}' is not reported by "
-                                         f"{spec.name}; it reports: {', '.join(sorted(val))}")
-                    if is_improvement(val[es.metric], state.best_value, es.mode, es.min_delta):
-                        state.best_value, state.best_step, state.bad_evals = val[es.metric], state.step, 0
-                        if env.is_main:
-                            require_finite(model, spec.name, state.step, "best/")
-                            with disk_full_is_a_failure(out / "best" / ckpt.MODEL_FILE):
-                                ckpt.save_weights(out / "best" / ckpt.MODEL_FILE, model.state_dict())
+        with disk_full_is_a_failure(failed_write):  # checkpoints, best/, metrics
+            while state.step < tcfg.max_steps and not state.stopped_early:
+                opt.zero_grad(set_to_none=True)
+                total: torch.Tensor | None = None
+                parts: dict[str, float] = {}
+                for micro in range(tcfg.grad_accum):
+                    state.epoch, state.batch_index, batch = next(stream)
+                    sync = contextlib.nullcontext() if (micro == tcfg.grad_accum - 1 or not env.is_distributed) else net.no_sync()
+                    with sync:
+                        with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
+                            loss, metrics = spec.step(net, move_to(batch, device))
+                        scaled = loss if tcfg.grad_accum == 1 else loss / tcfg.grad_accum
+                        (scaler.scale(scaled) if scaler.is_enabled() else scaled).backward()
+                    part = loss.detach() if tcfg.grad_accum == 1 else loss.detach() / tcfg.grad_accum
+                    total = part if total is None else total + part
+                    parts = metrics
+                state.step += 1
+                assert total is not None
+                # one collective per step for both flags under DDP: a non-finite loss or a stop request on any rank
+                bad, stop_requested = any_rank_flags([not bool(torch.isfinite(total)), stop.should_stop(state.step)],
+                                                     env, device)
+                if bad:
+                    handle_nonfinite(spec.name, state, tcfg, opt, sched, warn)
+                else:
+                    state.nonfinite_in_a_row = 0
+                    if tcfg.clip_grad_norm is not None:
+                        scaler.unscale_(opt)
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.clip_grad_norm)
+                    if scaler.is_enabled():
+                        scaler.step(opt)
+                        scaler.update()
                     else:
-                        state.bad_evals += 1
-                        state.stopped_early = state.bad_evals >= es.patience
-                        if state.stopped_early:
-                            progress.message(f"early stop at step {state.step}: {es.metric} best "
-                                             f"{state.best_value:.4g} at step {state.best_step}")
-            if state.step % tcfg.checkpoint.every == 0 or state.step == tcfg.max_steps or state.stopped_early:
-                save(state.step)
-            if any_rank(stop.should_stop(state.step), env, device) and state.step < tcfg.max_steps and not state.stopped_early:
-                path = save(state.step) or out / "checkpoints"
-                raise Preempted(state.step, path)
+                        opt.step()
+                    sched.step()
+                    if spec.on_step_end is not None:
+                        spec.on_step_end(model, state.step)
+                log_now = state.step % tcfg.log_every == 0 or state.step == tcfg.max_steps
+                if log_now:
+                    info = {"train_loss": float(total), "lr": sched.get_last_lr()[0], **{f"train_{k}": float(v) for k, v in parts.items()}}
+                    sink.log(state.step, info, echo=False)
+                    progress.update(state.step, {"loss": info["train_loss"]}, force_line=True)
+                else:
+                    progress.update(state.step, {}, force_line=False)
+
+                if state.step % tcfg.eval_every == 0 or state.step == tcfg.max_steps:
+                    val = spec.evaluate(model, data, "val")
+                    sink.log(state.step, val)
+                    if es.metric is not None:
+                        if es.metric not in val:
+                            raise UsageError(f"trainer.early_stopping.metric: '{es.metric}' is not reported by "
+                                             f"{spec.name}; it reports: {', '.join(sorted(val))}")
+                        if is_improvement(val[es.metric], state.best_value, es.mode, es.min_delta):
+                            state.best_value, state.best_step, state.bad_evals = val[es.metric], state.step, 0
+                            if env.is_main:
+                                require_finite(model, spec.name, state.step, "best/")
+                                with disk_full_is_a_failure(out / "best" / ckpt.MODEL_FILE):
+                                    ckpt.save_weights(out / "best" / ckpt.MODEL_FILE, model.state_dict())
+                        else:
+                            state.bad_evals += 1
+                            state.stopped_early = state.bad_evals >= es.patience
+                            if state.stopped_early:
+                                progress.message(f"early stop at step {state.step}: {es.metric} best "
+                                                 f"{state.best_value:.4g} at step {state.best_step}")
+                if state.step % tcfg.checkpoint.every == 0 or state.step == tcfg.max_steps or state.stopped_early:
+                    save(state.step)
+                if stop_requested and state.step < tcfg.max_steps and not state.stopped_early:
+                    path = save(state.step, wait=True) or out / "checkpoints"
+                    raise Preempted(state.step, path)
+            saver.wait()  # the last checkpoint is on disk before the run goes on to read or publish
     finally:
+        late = saver.wait(raise_error=False)  # never leave a write behind; the error in flight wins
+        if late is not None:
+            warn(f"a checkpoint write also failed: {late}")
         progress.close()
 
     barrier(env)

@@ -107,3 +107,13 @@ def test_training_forward_samples_z_and_eval_uses_mu(textbook_data):
     out = model(batch)
     z = model.encode_eval(batch.x, batch.edge_index)
     assert torch.allclose(out.pos_logits, model.decode(z, batch.pos_edge))
+
+
+def test_sorted_contains_matches_isin():
+    from astrobio.components.graph_vae.split import sorted_contains
+
+    gen = torch.Generator().manual_seed(0)
+    table = torch.sort(torch.randint(0, 500, (200,), generator=gen)).values
+    keys = torch.randint(0, 600, (1000,), generator=gen)
+    assert torch.equal(sorted_contains(table, keys), torch.isin(keys, table))
+    assert not sorted_contains(table[:0], keys).any()

@@ -61,6 +61,15 @@ def pair_keys(pairs: torch.Tensor, num_nodes: int) -> torch.Tensor:
     return pairs[0] * num_nodes + pairs[1]
 
 
+def sorted_contains(sorted_keys: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """`torch.isin(keys, sorted_keys)` by binary search: `sorted_keys` is sorted once per split,
+    while isin re-sorts both arrays on every call (45% of graph_vae's per-step data time)."""
+    if sorted_keys.numel() == 0:
+        return torch.zeros_like(keys, dtype=torch.bool)
+    at = torch.searchsorted(sorted_keys, keys).clamp_max(sorted_keys.numel() - 1)
+    return sorted_keys[at] == keys
+
+
 def sample_negatives(space: PairSpace, count: int, forbidden: torch.Tensor, gen: torch.Generator,
                      unique: bool) -> torch.Tensor:
     """`count` non-edge pairs [2, count]; `forbidden` = sorted keys of pairs that are edges.
@@ -74,7 +83,7 @@ def sample_negatives(space: PairSpace, count: int, forbidden: torch.Tensor, gen:
     for _ in range(100):
         cand = space.draw(max(2 * (count - have), 64), gen)
         keys = pair_keys(cand, space.num_nodes)
-        ok = (cand[0] != cand[1]) & ~torch.isin(keys, forbidden)
+        ok = (cand[0] != cand[1]) & ~sorted_contains(forbidden, keys)
         cand, keys = cand[:, ok], keys[ok]
         if unique:
             keys, first = _first_occurrence(keys)

@@ -1,0 +1,45 @@
+"""AsyncCheckpointer (astrobio.trainer.checkpoint): a background write that is a normal checkpoint.
+
+(Kept here with the benchmarks that motivated it; it belongs with tests/trainer/test_checkpoint.py.)
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from astrobio.trainer import checkpoint as ck
+
+
+def test_background_save_is_a_valid_checkpoint_of_the_state_at_save_time(tmp_path):
+    saver = ck.AsyncCheckpointer()
+    w = torch.ones(1000)
+    state = {"optimizer": {"m": torch.full((3,), 2.0)}, "train": {"step": 4}}
+    path = saver.save(tmp_path, 4, {"w": w}, state, "abc", 2)
+    w.mul_(0)  # training goes on changing the tensors in place
+    state["optimizer"]["m"].add_(1)
+    saver.wait()
+    found = ck.latest_valid(tmp_path, warn=lambda m: pytest.fail(m))
+    assert found is not None and found.path == path and found.step == 4
+    weights, saved = ck.load_checkpoint(found)
+    assert torch.equal(weights["w"], torch.ones(1000)) and torch.equal(saved["optimizer"]["m"], torch.full((3,), 2.0))
+
+
+def test_one_write_in_flight_and_keep_last(tmp_path):
+    saver = ck.AsyncCheckpointer()
+    for step in (1, 2, 3):
+        saver.save(tmp_path, step, {"w": torch.full((4,), float(step))}, {}, "abc", 2)
+    saver.wait()
+    assert not saver.pending
+    assert [p.name for p in ck.list_checkpoints(tmp_path)] == ["step-00000003", "step-00000002"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failed_write_is_raised_by_wait(tmp_path):
+    blocker = tmp_path / "root"
+    blocker.write_text("a file where the checkpoint folder should be")
+    saver = ck.AsyncCheckpointer()
+    saver.save(blocker, 1, {"w": torch.zeros(2)}, {}, "abc", 2)
+    with pytest.raises(OSError):
+        saver.wait()
+    saver.wait()  # reported once
