@@ -58,7 +58,9 @@ def test_nproc_2_runs_two_ranks_and_writes_one_artifact(tmp_path):
     assert "at step 10" in longer.stderr  # rank 0's checkpoint, shared with rank 1
 
 
-def test_sigterm_checkpoints_and_exits_resumable(tmp_path):
+@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGTERM, 143, "preempted"), (signal.SIGINT, 130, "interrupted")])
+def test_stop_signal_checkpoints_and_exits_resumable(tmp_path, sig, code, word):
+    """SIGTERM (pod eviction) and a first Ctrl-C both finish the step, checkpoint and exit resumable."""
     out = tmp_path / "out"
     args = train_args(out, str(tmp_path / "store"), 100000, "--set", "components.graph_vae.trainer.log_every=1",
                       "--set", "components.graph_vae.trainer.checkpoint.every=100000", "--set", "components.graph_vae.trainer.eval_every=100000")
@@ -69,13 +71,13 @@ def test_sigterm_checkpoints_and_exits_resumable(tmp_path):
         if "step 3/" in line:
             break
     sent = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=60)
+    proc.send_signal(sig)
+    got = proc.wait(timeout=60)
     elapsed = time.monotonic() - sent
     rest = proc.stderr.read()
-    assert code == 143, rest[-2000:]
+    assert got == code, rest[-2000:]
     assert elapsed < 20, elapsed
-    assert "preempted: stopped at step" in rest
+    assert f"{word}: stopped at step" in rest
     ckpts = sorted((out / "checkpoints").glob("step-*"))
     assert len(ckpts) == 1
     step = int(ckpts[0].name.split("-")[1])

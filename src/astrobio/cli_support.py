@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from astrobio.trainer.loop import StopFlag
 
 T = TypeVar("T")
-PREEMPTED_EXIT = 143  # 128 + SIGTERM: non-zero so a PyTorchJob (restartPolicy OnFailure) restarts and resumes
 
 
 def guarded(fn: Callable[[], T], debug: bool) -> T:
@@ -34,8 +33,8 @@ def guarded(fn: Callable[[], T], debug: bool) -> T:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
     except Preempted as exc:
-        print(f"preempted: {exc}", file=sys.stderr)
-        raise SystemExit(PREEMPTED_EXIT) from None
+        print(f"{'interrupted' if exc.exit_code == 130 else 'preempted'}: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
@@ -105,8 +104,20 @@ def launch_torchrun(nproc: int, args: Sequence[str],
 
 
 def install_stop_handler(stop: StopFlag) -> None:
-    """SIGTERM (pod eviction, preemption) asks the loop to checkpoint at the end of the current step."""
-    signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "requested", True))
+    """SIGTERM (pod eviction, preemption) asks the loop to checkpoint at the end of the current step
+    and exit 143. The first Ctrl-C does the same and exits 130; a second one aborts at once."""
+
+    def on_term(signum: int, _frame: object) -> None:
+        stop.requested, stop.signum = True, signum
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        # no printing here: the handler may run in the middle of the progress line's own write
+        if stop.requested:
+            raise KeyboardInterrupt
+        on_term(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_interrupt)
 
 
 def strip_option(args: Sequence[str], option: str) -> list[str]:

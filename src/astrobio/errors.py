@@ -44,12 +44,13 @@ class RuntimeFailure(AstrobioError):
 
 
 class Preempted(Exception):
-    """Raised by the trainer after a checkpoint was written because a stop (SIGTERM) was requested.
+    """Raised by the trainer after a checkpoint was written because a stop (SIGTERM, Ctrl-C) was requested.
 
     It lives here, not in the trainer, so the CLI can catch it without importing torch: every
     command, `astrobio config show` included, goes through the same guard.
     """
 
-    def __init__(self, step: int, path: object) -> None:
+    def __init__(self, step: int, path: object, signum: int = 15) -> None:
         super().__init__(f"stopped at step {step}; checkpoint {path}; run the same command again to resume")
         self.step = step
+        self.exit_code = 128 + signum  # 143 for SIGTERM (a PyTorchJob restarts and resumes), 130 for Ctrl-C

@@ -44,6 +44,7 @@ class StopFlag:
 
     requested: bool = False
     at_step: int | None = None  # tests: request a stop once this step is done
+    signum: int = 15            # the signal that asked (SIGTERM unless Ctrl-C): sets the exit code
 
     def should_stop(self, step: int) -> bool:
         return self.requested or (self.at_step is not None and step >= self.at_step)
@@ -317,7 +318,7 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
                     save(state.step)
                 if stop_requested and state.step < tcfg.max_steps and not state.stopped_early:
                     path = save(state.step, wait=True) or out / "checkpoints"
-                    raise Preempted(state.step, path)
+                    raise Preempted(state.step, path, stop.signum)
             saver.wait()  # the last checkpoint is on disk before the run goes on to read or publish
     finally:
         late = saver.wait(raise_error=False)  # never leave a write behind; the error in flight wins
