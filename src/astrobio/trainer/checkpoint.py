@@ -105,7 +105,10 @@ def save_checkpoint(root: Path, step: int, model_state: dict[str, torch.Tensor],
         hasher = threading.Thread(target=_digest_and_sync, args=(tmp / MODEL_FILE, files), daemon=True)
         hasher.start()
         try:
-            torch.save(state, tmp / STATE_FILE)
+            # through a Python file: a full disk then raises OSError(ENOSPC), where torch's own
+            # path writer reports only "unexpected pos" (seen on a full tmpfs)
+            with open(tmp / STATE_FILE, "wb") as handle:
+                torch.save(state, handle)
             _digest_and_sync(tmp / STATE_FILE, files)
         finally:
             hasher.join()
