@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 from astrobio.components.datacube.config import (
     LOG_PARAMS, PARAM_NAMES, VALID_DOMAIN, DatacubeDataConfig, check_planet,
 )
+from astrobio.components.npz_input import read_npz
 from astrobio.errors import UsageError
 
 CHUNK = 256  # planets per clero call: bounds peak memory (clero materialises all 53 fields)
@@ -149,19 +149,7 @@ def load_user_file(path_str: str) -> Cube:
     path = Path(path_str).expanduser()
     where = f"data.path {path}"
     expected = f"expected `params` [N, {len(PARAM_NAMES)}] ({', '.join(PARAM_NAMES)}) and `fields` [N, C, H, W]"
-    if not path.is_file():
-        raise UsageError(f"{where}: file not found; {expected}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # empty, truncated, pickle, not a zip
-        reason = "a pickle, which is never loaded" if "pickle" in str(exc) else str(exc).splitlines()[0][:120]
-        raise UsageError(f"{where}: not a readable .npz ({reason}); {expected}") from None
-    for name in ("params", "fields"):
-        if name not in arrays:
-            raise UsageError(f"{where}: no array '{name}' (has: {', '.join(arrays) or 'none'}); {expected}")
+    arrays = read_npz(path, where, expected, ("params", "fields"))
     params, fields = arrays["params"], arrays["fields"]
     if params.ndim != 2 or params.shape[1] != len(PARAM_NAMES):
         raise UsageError(f"{where}: `params` has shape {list(params.shape)}, expected [N, {len(PARAM_NAMES)}]")

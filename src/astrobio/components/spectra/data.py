@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from astrobio.components.npz_input import read_npz
 from astrobio.components.spectra import grid
 from astrobio.components.spectra.config import SpectraConfig, SpectraDataConfig, SpectraEvalConfig
 from astrobio.errors import UsageError
@@ -134,20 +134,13 @@ def user_file(cfg: SpectraDataConfig) -> tuple[dict[str, tuple[np.ndarray, np.nd
     index-width bins; held-out rows are a seeded permutation's first n_val + n_test."""
     path = Path(cfg.file or "")
     expected = "`params` [N,3] (T [K], log10 metallicity, C/O) and `spectra` [N,L]"
-    if not path.is_file():
-        raise UsageError(f"components.spectra.data.file: {path} not found; expected an .npz with {expected}")
+    where = f"components.spectra.data.file {path}"
+    arrays = read_npz(path, where, f"expected an .npz with {expected}", ("params", "spectra"))
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if not isinstance(f, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
-            params, spectra = np.asarray(f["params"], float), np.asarray(f["spectra"], float)
-    except (EOFError, zipfile.BadZipFile) as err:
-        raise UsageError(f"components.spectra.data.file {path}: not an .npz archive (empty, truncated or not a "
-                         f"zip: {err}); expected {expected}") from None
-    except (KeyError, ValueError, OSError, TypeError) as err:
-        # numpy's text for a pickle suggests allow_pickle=True; never repeat that advice to a user
-        reason = "a pickle, which is never loaded" if "pickle" in str(err) else str(err).splitlines()[0][:160]
-        raise UsageError(f"components.spectra.data.file {path}: not an .npz with {expected} ({reason})") from None
+        params, spectra = np.asarray(arrays["params"], float), np.asarray(arrays["spectra"], float)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"{where}: arrays are not numeric ({str(err).splitlines()[0][:120]}); "
+                         f"expected {expected}") from None
     n = params.shape[0] if params.ndim else 0
     if params.ndim != 2 or params.shape[1] != 3 or spectra.ndim != 2 or spectra.shape[0] != n:
         raise UsageError(f"{path}: params {list(params.shape)} / spectra {list(spectra.shape)}; expected {expected}")
