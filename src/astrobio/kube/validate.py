@@ -117,21 +117,17 @@ def resolved(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     if "allOf" not in schema:
         return schema
     merged = {k: v for k, v in schema.items() if k != "allOf"}
-    props = dict(merged.get("properties", {}))
-    for part in schema["allOf"]:
+    for part in schema["allOf"]:  # the schema's own keys win over what its parts declare
         sub = resolved(part, root)
-        props.update(sub.get("properties", {}))
-        for flag in ("x-kubernetes-preserve-unknown-fields", "additionalProperties"):
-            if flag in sub and flag not in merged:
-                merged[flag] = sub[flag]
-    if props:
-        merged["properties"] = props
+        merged["properties"] = {**sub.get("properties", {}), **merged.get("properties", {})}
+        merged.update({k: v for k, v in sub.items() if k != "properties" and k not in merged})
     return merged
 
 
-def pruned_fields(obj: Any, schema: dict[str, Any], path: tuple[Any, ...] = (),
-                  root: dict[str, Any] | None = None) -> Iterator[str]:
-    """Paths of fields the structural schema does not declare (the API server would drop them)."""
+def pruned_fields(obj: Any, schema: dict[str, Any], path: tuple[Any, ...] = (), root: dict[str, Any] | None = None,
+                  consequence: str = "the API server would prune it") -> Iterator[str]:
+    """Paths of fields the schema does not declare: a structural CRD schema's are dropped by the API
+    server; the fields Katib's Go types lack are kept but ignored (say so with `consequence`)."""
     root = schema if root is None else root
     schema = resolved(schema, root)
     if isinstance(obj, dict) and schema.get("type") in (None, "object"):
@@ -139,14 +135,14 @@ def pruned_fields(obj: Any, schema: dict[str, Any], path: tuple[Any, ...] = (),
         extra = schema.get("additionalProperties")
         for key, value in obj.items():
             if key in props:
-                yield from pruned_fields(value, props[key], (*path, key), root)
+                yield from pruned_fields(value, props[key], (*path, key), root, consequence)
             elif isinstance(extra, dict):
-                yield from pruned_fields(value, extra, (*path, key), root)
+                yield from pruned_fields(value, extra, (*path, key), root, consequence)
             elif not _open(schema) and extra is not True:
-                yield f"{_path((*path, key))}: unknown field (the API server would prune it)"
+                yield f"{_path((*path, key))}: unknown field ({consequence})"
     elif isinstance(obj, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(obj):
-            yield from pruned_fields(item, schema["items"], (*path, index), root)
+            yield from pruned_fields(item, schema["items"], (*path, index), root, consequence)
 
 
 def pytorchjob_rule_errors(obj: dict[str, Any]) -> list[str]:

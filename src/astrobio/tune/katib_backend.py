@@ -26,7 +26,7 @@ from astrobio.config.sections import DownstreamConfig
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.kube.naming import standard_labels
 from astrobio.kube.pytorchjob import CONTAINER, render_pytorchjob
-from astrobio.kube.validate import ManifestInvalid, SchemaUnavailable, check_object, schema_errors, schema_json_dir
+from astrobio.kube.validate import ManifestInvalid, SchemaUnavailable, check_object, pruned_fields, schema_errors, schema_json_dir
 from astrobio.kube.yamlio import dump_yaml
 from astrobio.tune.load import TuneConfig
 from astrobio.tune.metrics import declared_metrics, describe_names, did_you_mean, unknown_names
@@ -162,35 +162,6 @@ def placeholders_in(obj: Any) -> set[str]:
     return set(_PLACEHOLDER.findall(json.dumps(obj)))
 
 
-def _resolve(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
-    """Merge `$ref` and `allOf` parts into one schema (the OpenAPI export nests every type so)."""
-    if "$ref" in schema:
-        schema = {**definitions[schema["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in schema.items() if k != "$ref"}}
-    merged = {k: v for k, v in schema.items() if k != "allOf"}
-    for part in schema.get("allOf", []):
-        sub = _resolve(part, definitions)
-        merged["properties"] = {**sub.get("properties", {}), **merged.get("properties", {})}
-        merged.update({k: v for k, v in sub.items() if k not in ("properties",) and k not in merged})
-    return merged
-
-
-def unknown_fields(obj: Any, schema: dict[str, Any], definitions: dict[str, Any], path: str = "") -> list[str]:
-    """Fields the Go types do not declare: Katib's CRD keeps them, its controller ignores them, so a
-    typo (`primaryPodLabel`) would silently lose a setting. Objects without properties are open."""
-    schema = _resolve(schema, definitions)
-    out: list[str] = []
-    if isinstance(obj, dict) and schema.get("properties"):
-        for key, value in obj.items():
-            if key in schema["properties"]:
-                out += unknown_fields(value, schema["properties"][key], definitions, f"{path}.{key}".lstrip("."))
-            elif not isinstance(schema.get("additionalProperties"), dict):
-                out.append(f"{path}.{key}".lstrip(".") + ": unknown field (Katib would ignore it)")
-    elif isinstance(obj, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(obj):
-            out += unknown_fields(item, schema["items"], definitions, f"{path}.{i}")
-    return out
-
-
 def experiment_errors(obj: dict[str, Any], tc: TuneConfig, schema_dir: Path | None = None) -> list[str]:
     """Every problem: both upstream Experiment schemas, fields Katib does not know, its trial-parameter
     rules, and the substituted trial as a PyTorchJob. SchemaUnavailable when ../shared/schemas is absent."""
@@ -202,7 +173,9 @@ def experiment_errors(obj: dict[str, Any], tc: TuneConfig, schema_dir: Path | No
         schema = json.loads((folder / name).read_text(encoding="utf-8"))
         errors += [f"({name}) {e}" for e in schema_errors(obj, Draft7Validator(schema))]
         if name == OPENAPI_SCHEMA:
-            errors += unknown_fields(obj, schema, schema.get("definitions", {}))
+            # Katib's CRD keeps fields its Go types lack and its controller ignores them, so a typo
+            # (`primaryPodLabel`) would silently lose a setting
+            errors += list(pruned_fields(obj, schema, consequence="Katib would ignore it"))
     template = obj["spec"]["trialTemplate"]
     declared = {p["name"] for p in template.get("trialParameters", [])}
     used = placeholders_in(template["trialSpec"])
