@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import shlex
 import signal
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from astrobio.errors import AstrobioError, Preempted, RuntimeFailure
+from astrobio.errors import AstrobioError, Preempted, RuntimeFailure, is_disk_full
 
 if TYPE_CHECKING:
     from astrobio.trainer.distributed import RankExit
@@ -41,9 +40,10 @@ def guarded(fn: Callable[[], T], debug: bool) -> T:
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: one line, exit 1
         if debug:
             traceback.print_exc()
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:  # a full disk is the user's to fix, not a bug
-            print(f"error: no space left on device writing {exc.filename or 'a file'}; free space and run the same "
-                  f"command again", file=sys.stderr)
+        if is_disk_full(exc):  # a full disk is the user's to fix, not a bug
+            where = getattr(exc, "filename", None) or "a file"
+            print(f"error: no space left on device writing {where}; free space and run the same command again",
+                  file=sys.stderr)
             raise SystemExit(1) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"error: internal failure {exc.__class__.__name__}: {first} (rerun with --debug for the traceback)",

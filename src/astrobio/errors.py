@@ -6,6 +6,8 @@ Usage/config errors exit 2, runtime failures exit 1; both print one line and no 
 
 from __future__ import annotations
 
+import errno
+
 
 def one_line(text: str) -> str:
     """`text` as one printable line: line breaks and tabs become spaces, other control or invisible
@@ -20,6 +22,15 @@ def one_line(text: str) -> str:
         else:
             out.append(ch.encode("unicode_escape").decode("ascii"))
     return "".join(out)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT, also when a native writer (safetensors, torch.save) reports it as text, not
+    OSError: a full disk is the user's to fix, so both the trainer and the CLI's last guard say so."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "StorageFull" in text or "Disk quota exceeded" in text
 
 
 class AstrobioError(Exception):

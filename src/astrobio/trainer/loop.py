@@ -11,7 +11,6 @@ one error line naming the path (the previous checkpoint stays valid: writes are 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from astrobio.config.load import to_yaml
 from astrobio.config.sections import ComponentConfig, TrainerConfig
-from astrobio.errors import AstrobioError, Preempted, RuntimeFailure, UsageError
+from astrobio.errors import AstrobioError, Preempted, RuntimeFailure, UsageError, is_disk_full
 from astrobio.registry import ComponentSpec, TrainData
 from astrobio.trainer import checkpoint as ckpt
 from astrobio.trainer.atomic import write_text_atomic
@@ -140,14 +139,6 @@ def require_finite(model: torch.nn.Module, name: str, step: int, what: str) -> N
     if bad is not None:
         raise RuntimeFailure(f"{name}: non-finite weights at step {step} ('{bad}'); not writing {what} "
                              f"(last good checkpoint kept; lower optim.lr or set trainer.clip_grad_norm)")
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """ENOSPC, also when a native writer (safetensors, torch.save) reports it as text, not OSError."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(exc)
-    return "No space left on device" in text or "StorageFull" in text or "Disk quota exceeded" in text
 
 
 @contextlib.contextmanager
