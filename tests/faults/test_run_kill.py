@@ -25,7 +25,7 @@ from tests.cli_helpers import ROOT, SMOKE
 from tests.phases.train_dispatch import REAL_TRAIN_ENV
 
 RUN_ID = "kill1"
-STEPS, EVERY = 40, 10
+STEPS, EVERY = 200, 10  # a long runway after the resumed checkpoint: SIGTERM must land mid-training
 PHASE1 = ("causal", "datacube", "graph_vae", "spectra")
 GRAPH_VAE = ["--set", "components.graph_vae.data.sources=[textbook]",
              "--set", "components.graph_vae.trainer.early_stopping.metric=null",
