@@ -1,7 +1,7 @@
 """A real S3-protocol server for tests: moto's S3 app on a free local port, with faults on demand.
 
 Shared by every test folder that needs S3 (import as `tests.s3server`). Facts it relies on
-(../shared/notes/DEPENDENCIES.md, 3e): bind 127.0.0.1 explicitly, clients need secure=False,
+(docs/DEPENDENCIES.md, 3e): bind 127.0.0.1 explicitly, clients need secure=False,
 werkzeug's request log is silenced via its logger, and moto's state is process-global: it survives
 stop()/start(), so tests use unique bucket names instead of relying on a fresh server.
 

@@ -17,8 +17,6 @@ EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
 NAMESPACE = "astrobio"
 RELEASE = "astrobio"
 SCHEMAS = default_schema_dir()
-needs_schemas = pytest.mark.skipif(not (SCHEMAS / "json").is_dir(),
-                                   reason=f"../shared is absent: no upstream CRD schemas at {SCHEMAS}")
 helm = pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (pip install helm-python-sdk)")
 helm.disable_logging()
 

@@ -11,7 +11,7 @@ from astrobio.kube.config import KubeSection
 from astrobio.kube.images import base_ref
 from astrobio.kube.validate import K8S_VERSION, check_object
 
-from .helpers import CHART, NAMESPACE, VALUE_SETS, all_enabled, chart, helm, needs_schemas, of_kind, pod_specs, render, render_files
+from .helpers import CHART, NAMESPACE, VALUE_SETS, all_enabled, chart, helm, of_kind, pod_specs, render, render_files
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate is not installed")
 CRD_KINDS = {"PyTorchJob", "Experiment"}
@@ -37,7 +37,6 @@ def test_every_core_object_passes_the_kubernetes_schema_strictly(which):
             assert obj["metadata"]["namespace"] == NAMESPACE, obj["metadata"]["name"]
 
 
-@needs_schemas
 def test_pytorchjobs_and_experiments_pass_the_upstream_crd_schemas():
     docs = render(all_enabled())
     jobs, exps = of_kind(docs, "PyTorchJob"), of_kind(docs, "Experiment")

@@ -12,9 +12,6 @@ from astrobio.kube.validate import default_schema_dir
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "configs" / "default.yaml"
 SCHEMAS = default_schema_dir()
-HAVE_SCHEMAS = (SCHEMAS / "json").is_dir()
-needs_schemas = pytest.mark.skipif(
-    not HAVE_SCHEMAS, reason=f"../shared is absent: no upstream CRD schemas at {SCHEMAS}")
 
 VARIANTS: dict[str, list[str]] = {
     "gpu": [],

@@ -13,7 +13,7 @@ from astrobio.kube.trainjob import render_trainjob
 from astrobio.kube.validate import check_object, pod_template_errors
 from astrobio.registry import component_names
 
-from .conftest import DEFAULT, ROOT, needs_schemas, variant
+from .conftest import DEFAULT, ROOT, variant
 
 COMMITTED = ROOT / "manifests"
 
@@ -32,7 +32,6 @@ def test_one_pytorchjob_per_registered_component():
     assert names == {f"pytorchjob-{c.replace('_', '-')}.yaml" for c in component_names()}
 
 
-@needs_schemas
 def test_committed_pytorchjobs_validate():
     for path in COMMITTED.glob("pytorchjob-*.yaml"):
         (job,) = [d for d in yaml.safe_load_all(path.read_text()) if d]

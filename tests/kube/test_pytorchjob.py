@@ -14,7 +14,7 @@ from astrobio.kube.pytorchjob import render_pytorchjob
 from astrobio.kube.validate import check_object
 from astrobio.registry import component_names, get_spec
 
-from .conftest import VARIANTS, needs_schemas, variant
+from .conftest import VARIANTS, variant
 
 
 def replicas(job):
@@ -30,7 +30,6 @@ def container(job, role="Master"):
     return only
 
 
-@needs_schemas
 @pytest.mark.parametrize("component", component_names())
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_every_component_and_scale_validates(component, name):

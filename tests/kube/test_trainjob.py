@@ -10,12 +10,11 @@ from astrobio.kube.trainjob import effective_pod_template, render_trainjob
 from astrobio.kube.validate import check_object
 from astrobio.registry import component_names
 
-from .conftest import needs_schemas, variant
+from .conftest import variant
 
 SCALES = ["gpu", "cpu", "single-node", "multi-gpu"]
 
 
-@needs_schemas
 @pytest.mark.parametrize("component", component_names())
 @pytest.mark.parametrize("name", SCALES)
 def test_every_component_and_scale_validates(component, name):

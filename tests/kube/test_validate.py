@@ -18,7 +18,7 @@ from astrobio.kube.validate import (
     validate_object,
 )
 
-from .conftest import needs_schemas, variant
+from .conftest import variant
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,6 @@ def job():
     return render_pytorchjob(variant("gpu"), "graph_vae")
 
 
-@needs_schemas
 def test_replicas_as_a_string_fails(job):
     broken = copy.deepcopy(job)
     broken["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] = "1"
@@ -36,7 +35,6 @@ def test_replicas_as_a_string_fails(job):
     assert "\n" not in str(info.value)
 
 
-@needs_schemas
 def test_missing_container_fails(job):
     broken = copy.deepcopy(job)
     del broken["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"]
@@ -45,7 +43,6 @@ def test_missing_container_fails(job):
     assert any("container named pytorch" in e for e in errors)
 
 
-@needs_schemas
 def test_wrong_container_name_and_two_masters_fail(job):
     broken = copy.deepcopy(job)
     broken["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["name"] = "main"
@@ -54,7 +51,6 @@ def test_wrong_container_name_and_two_masters_fail(job):
     assert any("container named pytorch" in e for e in errors) and any("must be 1" in e for e in errors)
 
 
-@needs_schemas
 def test_unknown_fields_are_reported_not_pruned_silently():
     tj = render_trainjob(variant("gpu"), "graph_vae")
     tj["spec"]["podSpecOverrides"] = [{"targetJobs": [{"name": "node"}]}]  # the pre-2.2 API
@@ -78,7 +74,7 @@ def test_pod_template_wrong_type_fails(job):
 
 
 def test_broken_job_fails_without_schemas_too(job, tmp_path):
-    """Without ../shared the webhook rules and pod-template checks still run."""
+    """Without a schema folder the webhook rules and pod-template checks still run."""
     broken = copy.deepcopy(job)
     broken["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"] = []
     with pytest.raises(SchemaUnavailable, match="not found"):
@@ -113,7 +109,6 @@ def test_everything_still_renders_when_shared_is_absent(monkeypatch, tmp_path):
     assert render_manifest_files(variant("gpu"))
 
 
-@needs_schemas
 def test_katib_experiment_fields_are_checked_through_allof_and_refs():
     """Katib's typed schema roots at allOf/$ref: metadata and spec are declared there, a typo below is not."""
     import yaml

@@ -23,8 +23,6 @@ from astrobio.tune.optuna_study import STUDY_DB
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = default_schema_dir()
-needs_schemas = pytest.mark.skipif(not (SCHEMAS / "json").is_dir(),
-                                   reason=f"../shared is absent: no upstream CRD schemas at {SCHEMAS}")
 
 BASE: dict[str, Any] = {
     "run": {"name": "tt", "seed": 0},

@@ -27,7 +27,7 @@ from astrobio.tune.manifests import render_tuning_manifests
 from astrobio.tune.space import TRIAL_NAME_PARAM, substitute
 from tests.cli_helpers import assert_one_line_error
 
-from .conftest import ROOT, SCHEMAS, needs_schemas, run_tune, tune_tree, write_config
+from .conftest import ROOT, SCHEMAS, run_tune, tune_tree, write_config
 
 GRAPH_VAE = ROOT / "configs" / "tune-graph-vae.yaml"
 
@@ -42,13 +42,11 @@ def experiment(tc):
     return render_experiment(tc)
 
 
-@needs_schemas
 def test_experiment_validates_against_both_upstream_schemas(tc, experiment):
     assert experiment_errors(experiment, tc, SCHEMAS) == []
     assert experiment["apiVersion"] == "kubeflow.org/v1beta1" and experiment["kind"] == "Experiment"
 
 
-@needs_schemas
 def test_schema_check_catches_a_broken_experiment(tc, experiment):
     broken = json.loads(json.dumps(experiment))
     broken["spec"]["maxTrialCount"] = "eight"
@@ -124,7 +122,6 @@ def test_elastic_jobs_collect_from_worker_zero(tmp_path):
     assert labels == {"training.kubeflow.org/replica-type": "worker", "training.kubeflow.org/replica-index": "0"}
 
 
-@needs_schemas
 def test_tuning_manifests_render_deterministically_and_skip_unregistered(tmp_path):
     (tmp_path / "configs").mkdir()
     for name in ("tune-graph-vae.yaml", "tune-fusion.yaml"):

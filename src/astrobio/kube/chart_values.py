@@ -155,8 +155,7 @@ def render_experiment(cfg: AstrobioConfig, component: str) -> dict[str, Any]:
 
 def experiment_errors(exp: dict[str, Any]) -> list[str]:
     """Problems of an Experiment: Katib's typed schema with unknown fields rejected, and its trial
-    job, filled in as Katib would, against the PyTorchJob checks of validate.py. Without
-    ../shared only the job's schema-free checks run."""
+    job, filled in as Katib would, against the PyTorchJob checks of validate.py."""
     errors = check_object(exp, require_schema=False)
     job = json.loads(json.dumps(exp["spec"]["trialTemplate"]["trialSpec"]))
     samples = {p["name"]: str(p["feasibleSpace"].get("min") or p["feasibleSpace"]["list"][0])

@@ -113,7 +113,7 @@ For a one-off job use `astrobio render job --component NAME --config FILE --set 
 
 def render_manifest_files(cfg: AstrobioConfig, source: str = "configs/default.yaml") -> dict[str, str]:
     """`manifests/<file>` -> text for every registered component, the Secret example and README.
-    Each job is validated first (schemas from ../shared when present, pod templates always)."""
+    Each job is validated first (upstream schemas and pod templates)."""
     files: dict[str, str] = {}
     for name in component_names():
         job = render_pytorchjob(cfg, name)

@@ -1,7 +1,7 @@
 """Check rendered objects before anything is written or submitted.
 
 Three layers, each catching what the others miss:
-1. the upstream CRD schema (JSON Schema draft-07 derived from the CRD, in `../shared/schemas/json`),
+1. the upstream CRD schema (JSON Schema draft-07 derived from the CRD, shipped as package data in `astrobio/schemas/json`, see its SOURCES.md),
    which is what the API server applies; plus a walk that reports fields the CRD does not
    declare, which the API server would silently prune (a typo there is a setting lost);
 2. the training operator's admission-webhook rules for PyTorchJobs (container `pytorch`, image
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+from importlib import resources
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,9 @@ class ManifestInvalid(UsageError):
 
 
 def default_schema_dir() -> Path:
-    """`<repo>/../shared/schemas`, located from this file (no environment variable involved)."""
-    return Path(__file__).resolve().parents[3].parent / "shared" / "schemas"
+    """The upstream schemas shipped inside the package (`astrobio/schemas`, with SOURCES.md and
+    licences), found through importlib.resources so an installed wheel finds them too."""
+    return Path(str(resources.files("astrobio") / "schemas"))
 
 
 def schema_json_dir(schema_dir: Path | None = None) -> Path:
@@ -61,8 +63,8 @@ def schema_json_dir(schema_dir: Path | None = None) -> Path:
     base = Path(schema_dir) if schema_dir is not None else default_schema_dir()
     folder = base / "json" if (base / "json").is_dir() else base
     if not folder.is_dir() or not any(folder.glob("*.json")):
-        raise SchemaUnavailable(f"upstream CRD schemas not found at {base} (expected ../shared/schemas beside the "
-                                "repository, or pass schema_dir); objects cannot be validated")
+        raise SchemaUnavailable(f"upstream CRD schemas not found at {base} (expected the package's astrobio/schemas "
+                                "folder, or pass schema_dir); objects cannot be validated")
     return folder
 
 

@@ -164,7 +164,7 @@ def placeholders_in(obj: Any) -> set[str]:
 
 def experiment_errors(obj: dict[str, Any], tc: TuneConfig, schema_dir: Path | None = None) -> list[str]:
     """Every problem: both upstream Experiment schemas, fields Katib does not know, its trial-parameter
-    rules, and the substituted trial as a PyTorchJob. SchemaUnavailable when ../shared/schemas is absent."""
+    rules, and the substituted trial as a PyTorchJob. SchemaUnavailable when the schema folder is missing."""
     from jsonschema import Draft7Validator
 
     folder = schema_json_dir(schema_dir)

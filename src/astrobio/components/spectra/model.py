@@ -23,7 +23,7 @@ N_PARAMS = 3
 
 
 def unet_kwargs(cfg: SpectraModelConfig, in_channels: int) -> dict:
-    """The UNet1DModel config (see ../shared/notes/DEPENDENCIES.md 3g): resnet blocks with a learned
+    """The UNet1DModel config (see docs/DEPENDENCIES.md 3g): resnet blocks with a learned
     positional timestep embedding; one fewer up block than down blocks, as diffusers expects."""
     depth = len(cfg.block_out_channels)
     return dict(
