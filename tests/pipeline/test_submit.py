@@ -3,10 +3,7 @@ kfp.Client takes them; an unreachable host or an endpoint that asks for login is
 
 from __future__ import annotations
 
-import http.server
 import inspect
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,50 +14,8 @@ from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.pipeline import kfp_auth
 from astrobio.pipeline.kfp_auth import KfpAuth, client_kwargs, probe_host, resolve_auth
 from astrobio.pipeline.submit import create_run, normalise_host, submit_pipeline
+from tests.pipeline.kfp_server import TOKEN, FakeKfp, kfp_host  # noqa: F401 - kfp_host is a fixture
 from tests.s3server import closed_port
-
-TOKEN = "eyJ-test-token"
-
-
-class FakeKfp(http.server.BaseHTTPRequestHandler):
-    """A KFP endpoint behind a login: /dex redirect, 401, an HTML page, or JSON for a good token."""
-
-    mode = "dex"
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        if self.headers.get("Authorization") == f"Bearer {TOKEN}":
-            self._answer(200, "application/json", b'{"multi_user": true}')
-        elif self.mode == "dex":
-            self.send_response(302)
-            self.send_header("Location", "/dex/auth?client_id=kubeflow-oidc-authservice&state=x")
-            self.end_headers()
-        elif self.mode == "html":
-            self._answer(200, "text/html; charset=utf-8", b"<html>Log in</html>")
-        else:
-            self._answer(401, "text/plain", b"Unauthorized")
-
-    def _answer(self, code: int, kind: str, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        return
-
-
-@pytest.fixture
-def kfp_host() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeKfp)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        FakeKfp.mode = "dex"
 
 
 def test_unreachable_host_is_a_usage_error_naming_it(default_cfg: AstrobioConfig) -> None:
