@@ -238,6 +238,12 @@ def values_schema() -> dict[str, Any]:
                                        "annotations": STRING_MAP}),
             "rbac": _object({"create": {"type": "boolean"},
                              "clusterWide": {"type": "boolean", "description": "ClusterRole + ClusterRoleBinding instead of Role"}}),
+            "pipelineRunner": _object({"create": {"type": "boolean"},
+                                       "name": _string("token-mounted account for pipeline runs", pattern=K8S_NAME)},
+                                      "service account with KFP's runner rules plus PyTorchJob rights"),
+            "kfpLauncher": _object({"create": {"type": "boolean"},
+                                    "defaultPipelineRoot": _string("empty = s3://<storage.bucket>/kfp", pattern=r"^(s3://.+)?$")},
+                                   "the kfp-launcher ConfigMap (KFP v2 storage settings)"),
             "config": {"type": "object", "description": "astrobio run config (configs/*.yaml format) as config.yaml; "
                                                         "empty = files/config.yaml"},
             "storage": _object({

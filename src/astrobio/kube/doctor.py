@@ -22,6 +22,7 @@ from pathlib import Path
 from astrobio.config import AstrobioConfig
 from astrobio.errors import AstrobioError
 from astrobio.kube.doctor_check import Check, Status
+from astrobio.kube.doctor_kfp import KfpKubeProbe, KfpProbe, kfp_namespace_checks, pipeline_presence_check
 from astrobio.kube.doctor_local import audit_check, checkpoints_check, config_secrets_check, disk_check
 from astrobio.kube.doctor_probe import ClusterProbe, KubeProbe, ProbeError
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, SECRET_KEY_VARS, redact_userinfo
@@ -182,7 +183,8 @@ def run_doctor(cfg: AstrobioConfig, env: Mapping[str, str], kubeconfig: Path | N
                kfp_host: str | None = None,
                probe_factory: Callable[[object], ClusterProbe] = KubeProbe, *,
                config: Path | None = None, output: Path | None = None,
-               audit_report: Path | None = None) -> list[Check]:
+               audit_report: Path | None = None,
+               kfp_probe_factory: Callable[[object], KfpProbe] = KfpKubeProbe) -> list[Check]:
     """All checks, in the order they are printed."""
     from astrobio.kube.cluster import load_cluster_access
 
@@ -194,8 +196,11 @@ def run_doctor(cfg: AstrobioConfig, env: Mapping[str, str], kubeconfig: Path | N
     else:
         checks.append(Check("kubeconfig", "pass", access.source))
         checks += cluster_checks(cfg, probe_factory(access.configuration))
+        if any(c.name == "api-server" and c.status == "pass" for c in checks):  # then the KFP questions too
+            checks += kfp_namespace_checks(cfg, kfp_probe_factory(access.configuration))
     if kfp_host:
         checks.append(kfp_check(kfp_host))
+        checks.append(pipeline_presence_check(kfp_host, env, cfg.kube.namespace))
     return checks
 
 
