@@ -20,6 +20,23 @@ def test_parse_metric_line_follows_the_katib_collector():
     assert parse_metric_line("baseline_aa_val_ap = 1e-05") == [("baseline_aa_val_ap", 1e-05)]
     (pair,) = parse_metric_line(format_metric_line("val_nll", float("nan")))
     assert pair[0] == "val_nll" and math.isnan(pair[1])
+    (pair,) = parse_metric_line("val_nll=inf")
+    assert pair[0] == "val_nll" and math.isnan(pair[1])
+
+
+def test_a_non_finite_value_gives_katibs_filter_nothing_to_choke_on():
+    """Katib v0.19's early-stopping watcher (cmd/metricscollector/v1beta1/file-metricscollector/
+    main.go) runs the default filter over every line that contains a stop-rule metric name and calls
+    strconv.ParseFloat on each captured value, klog.Fatalf on failure; `val_auc=nan` would hand it
+    an empty capture. The trainer's non-finite line gives the filter no match at all."""
+    when = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    line = format_metric_line("val_auc", float("nan"), when)
+    assert line == "2026-12-02T00:00:00.000000Z val_auc: nan"
+    assert "val_auc" in line and list(re.finditer(KATIB_METRIC_REGEX, line)) == []
+    assert [m.group(2) for m in re.finditer(KATIB_METRIC_REGEX, "val_auc=nan")] == [""]  # what it avoids
+    for value in (0.5, -1e-7, 3e12, 0.0):  # every finite line gives a capture ParseFloat accepts
+        (match,) = re.finditer(KATIB_METRIC_REGEX, format_metric_line("val_auc", value, when))
+        assert float(match.group(2)) == pytest.approx(value, rel=1e-5)
     assert parse_metric_line("artifact: /tmp/x") == []
 
 

@@ -37,9 +37,12 @@ def timestamp(when: datetime) -> str:
 
 
 def format_metric_line(name: str, value: float, when: datetime | None = None) -> str:
-    """`<timestamp> name=value` with a plain float repr (never 'nan' for finite values, never
-    locale commas); without `when`, the bare `name=value`."""
-    text = f"{name}={value:.6g}" if math.isfinite(value) else f"{name}={value}"
+    """`<timestamp> name=value` with a plain float repr (never locale commas); without `when`, the
+    bare `name=value`. A non-finite value is written `name: nan`, which Katib's filter does not
+    match: as `name=nan` the filter would capture an empty number, which the early-stopping watcher
+    of the v0.19 collector (cmd/metricscollector/v1beta1/file-metricscollector/main.go,
+    watchMetricsFile) passes to strconv.ParseFloat and then stops with klog.Fatalf."""
+    text = f"{name}={value:.6g}" if math.isfinite(value) else f"{name}: {value}"
     return text if when is None else f"{timestamp(when)} {text}"
 
 

@@ -19,6 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from astrobio.config.errors import format_validation_error
 from astrobio.config.load import read_yaml
 from astrobio.config.overrides import deep_merge
 from astrobio.config.schema import COMPONENT_FIELDS
@@ -64,8 +67,8 @@ def for_cluster(tc: TuneConfig, kube: KubeSection, own_kube: dict[str, Any]) -> 
     """`tc` with the render config's cluster settings, the tuning config's own `kube:` keys winning."""
     try:
         merged = KubeSection.model_validate(deep_merge(kube.model_dump(mode="json"), own_kube))
-    except ValueError as exc:
-        raise UsageError(f"{tc.source}: kube: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:  # two valid sections whose union is not (e.g. a layout and elastic)
+        raise UsageError(format_validation_error(exc, KubeSection, f"{tc.source} (kube, over the render config's)")) from None
     return dataclasses.replace(tc, cfg=tc.cfg.model_copy(update={"kube": merged}))
 
 
