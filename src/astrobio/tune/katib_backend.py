@@ -77,8 +77,10 @@ def check_metric_names(tc: TuneConfig, note: Note = _stderr) -> None:
 
 def primary_pod_labels(job: Mapping[str, Any]) -> dict[str, str]:
     """The pod whose stdout carries the metrics (rank 0 prints them): the Master when the job has
-    one, else worker 0 of a Worker-only job, whose torchrun hosts the rendezvous and whose node rank
-    is 0. Keyed on the rendered replica specs, so it follows whichever layout the renderer chose.
+    one (PET_NODE_RANK=0), else worker 0 of a Worker-only job: its torchrun hosts the c10d store, and
+    c10d numbers nodes in the sorted order of their FQDNs (torch `dynamic_rendezvous.py`, "Assign
+    the ranks"), in which `<job>-worker-0` comes first. Keyed on the rendered replica specs, so it
+    follows whichever layout the renderer chose.
     The Training Operator v1.9 labels every pod it creates with its lower-cased replica type and its
     index (`pkg/controller.v1/common/pod.go` createNewPod: SetReplicaType/SetReplicaIndex; keys in
     `pkg/apis/kubeflow.org/v1/common_types.go`); Katib injects its collector only into pods with
