@@ -116,7 +116,7 @@ def test_rendered_training_pods_are_locked_down(fault_table):
 
 
 def test_committed_generated_files_are_locked_down(fault_table):
-    files = [*sorted((ROOT / "manifests").glob("*.yaml")),
+    files = [*sorted((ROOT / "manifests").rglob("*.yaml")),
              *sorted((ROOT / "charts" / "astrobio" / "files").glob("*/*.yaml"))]
     objects = [pt for f in files for doc in yaml.safe_load_all(f.read_text()) if doc and "kind" in doc
                for pt in pod_templates(doc)]

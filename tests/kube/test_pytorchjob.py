@@ -122,6 +122,7 @@ def test_labels_name_and_artifact_annotation():
     meta = job["metadata"]
     assert meta["name"] == "astrobio-graph-vae-exp-2024-10" and is_dns_1035(meta["name"])
     assert meta["labels"] == {"app.kubernetes.io/name": "astrobio", "app.kubernetes.io/component": "graph_vae",
+                              "app.kubernetes.io/part-of": "astrobio", "app.kubernetes.io/version": "0.1.0",
                               "astrobio.dev/run-id": "Exp_2024.10"}
     assert replicas(job)["Master"]["template"]["metadata"]["labels"] == meta["labels"]
     assert meta["annotations"]["astrobio.dev/artifact-uri"] == "artifacts/runs/Exp_2024.10/pretrain/graph_vae"

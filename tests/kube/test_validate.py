@@ -113,7 +113,7 @@ def test_katib_experiment_fields_are_checked_through_allof_and_refs():
     """Katib's typed schema roots at allOf/$ref: metadata and spec are declared there, a typo below is not."""
     import yaml
 
-    exp = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifests" / "katib-graph-vae.yaml").read_text())
+    exp = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifests" / "katib" / "graph-vae.yaml").read_text())
     assert check_object(exp) == []
     exp["spec"]["objective"]["goall"] = 0.9
     exp["metadata"]["labelz"] = {}

@@ -140,3 +140,13 @@ a service account, Secret or image the release does not provide.
 {{- fail (printf "jobs/experiments: the shipped objects use images %s/...:%s but image is %s; %s" $for.imageRegistry $for.imageTag (include "astrobio.image" (dict "image" .Values.image "ctx" .)) $fix) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Adds the release's standard labels to a shipped object (dict "ctx" root "obj" object), in place;
+labels the renderer already set (name, component, run id) keep their values.
+*/}}
+{{- define "astrobio.shippedLabels" -}}
+{{- $component := default "training" (get (default (dict) .obj.metadata.labels) "app.kubernetes.io/component") -}}
+{{- $release := include "astrobio.labels" (dict "ctx" .ctx "component" $component) | fromYaml -}}
+{{- $_ := set .obj.metadata "labels" (merge (default (dict) .obj.metadata.labels) $release) -}}
+{{- end -}}

@@ -74,19 +74,16 @@ def render_images_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: SetOpt
 @render_app.command("manifests")
 def render_manifests_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: SetOpt = None,
                          debug: DebugOpt = False) -> None:
-    """Write manifests/ (a PyTorchJob per component, Secret example, README) from configs/default.yaml."""
+    """Write manifests/ (a PyTorchJob per component, Katib Experiments in manifests/katib/, Secret example, README)."""
 
     def body() -> None:
         from astrobio.kube.manifests import render_manifests
+        from astrobio.tune.manifests import tuning_root
 
         root = out or default_root()
         source = config or default_root() / "configs" / "default.yaml"
         cfg = _load(source, set_)
-        for path in render_manifests(cfg, root, _source(source, default_root())):
-            typer.echo(str(path))
-        from astrobio.tune.manifests import render_tuning_manifests
-
-        for path in render_tuning_manifests(root):
+        for path in render_manifests(cfg, root, _source(source, default_root()), tuning_root(root)):
             typer.echo(str(path))
 
     guarded(body, debug)
