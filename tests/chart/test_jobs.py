@@ -58,8 +58,8 @@ def test_experiments_wrap_the_same_pytorchjob_and_take_trial_budgets():
     assert spec["earlyStopping"]["algorithmName"] == "medianstop"
     assert spec["trialTemplate"]["primaryContainerName"] == "pytorch"
     # the trial job is the manifests/ job plus the tried values, appended so they win
-    base = render_pytorchjob(cfg, "graph_vae")["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["args"]
-    trial = spec["trialTemplate"]["trialSpec"]["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["args"]
+    base = render_pytorchjob(cfg, "graph_vae")["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["args"]
+    trial = spec["trialTemplate"]["trialSpec"]["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["args"]
     assert trial[: len(base)] == base
     assert trial[len(base):] == ["--set", "run.run_id=${trialParameters.trialName}",
                                  "--set", "components.graph_vae.optim.lr=${trialParameters.lr}",
