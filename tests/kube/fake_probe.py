@@ -11,12 +11,13 @@ READY_LABELS = {"katib.kubeflow.org/metrics-collector-injection": "enabled",
 class FakeProbe:
     def __init__(self, crds=("pytorchjobs.kubeflow.org", "experiments.kubeflow.org"), namespaces=None,
                  accounts=("astrobio-launcher",), secrets=None, forbidden=(), operator="webhook x",
-                 denied=(), served=True):
+                 denied=(), served=True, katib_sc=True):
         self.crds, self.accounts = set(crds), set(accounts)
         self.namespaces = {"astrobio": dict(READY_LABELS)} if namespaces is None else namespaces
         self.secrets = secrets if secrets is not None else {
             "astrobio-storage": {"ASTROBIO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}}
         self.forbidden, self.operator, self.denied, self.served = set(forbidden), operator, set(denied), served
+        self.katib_sc = katib_sc
 
     def _guard(self, what):
         if what in self.forbidden:
@@ -51,3 +52,7 @@ class FakeProbe:
     def can_i(self, verb, group, resource, namespace, subresource=""):
         self._guard("review")
         return f"{verb} {resource}" not in self.denied
+
+    def katib_injects_security_context(self):
+        self._guard("katib-config")
+        return self.katib_sc

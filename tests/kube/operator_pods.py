@@ -19,7 +19,16 @@ below follow kubeflow/training-operator at tag v1.9.0 (read, not copied):
   rdzvHost or <job>-worker-0, with rdzvPort or the Worker's `pytorchjob-port`; PET_RDZV_BACKEND
   (default c10d); PET_NNODES = min:max (Worker replicas when neither is set); PET_MAX_RESTARTS,
   PET_RDZV_ID, PET_RDZV_CONF (key=value joined by commas) when set.
-- Pod names (and so hostnames) are `replicaName` = <job>-<replica type lower case>-<index>.
+- Pod names (and so hostnames) are `replicaName` = <job>-<replica type lower case>-<index>; labels
+  (`pkg/controller.v1/common/pod.go` createNewPod, `job_controller.go` GenLabels): operator-name,
+  job-name, replica-type, replica-index, and job-role=master on the pod `IsMasterRole` picks
+  (`pytorchjob_controller.go`: the Master, or worker 0 of a job without one).
+
+Katib v0.19 then mutates a trial's primary pod (the one matching `primaryPodLabels`): its webhook
+appends a metrics-collector sidecar whose securityContext is a copy of containers[0]'s only when
+the Katib controller runs with `injectSecurityContext: true`, else none
+(kubeflow/katib v0.19.0 `pkg/webhook/v1beta1/pod/inject_webhook.go` getMetricsCollectorContainer;
+`pkg/apis/config/v1beta1/types.go`: off unless set).
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ class OperatorPod:
     role: str  # "master" | "worker"
     index: int
     spec: dict[str, Any]
+    labels: dict[str, str]
 
     def env(self, container: str = "pytorch") -> dict[str, str]:
         """The container's literal env as the kubelet sets it (a later entry of the same name wins);
@@ -129,5 +139,27 @@ def operator_pods(job: dict[str, Any]) -> list[OperatorPod]:
                 container["env"] = [*container.get("env", []), *added]
             if "Master" in replicas and role == "Worker":
                 spec["initContainers"] = [*spec.get("initContainers", []), init_container(name)]
-            pods.append(OperatorPod(replica_name(name, role, index), role.lower(), index, spec))
+            master_role = role == "Master" or ("Master" not in replicas and index == 0)
+            labels = {**replica["template"].get("metadata", {}).get("labels", {}),
+                      "training.kubeflow.org/operator-name": "pytorchjob-controller",
+                      "training.kubeflow.org/job-name": name, "training.kubeflow.org/replica-type": role.lower(),
+                      "training.kubeflow.org/replica-index": str(index),
+                      **({"training.kubeflow.org/job-role": "master"} if master_role else {})}
+            pods.append(OperatorPod(replica_name(name, role, index), role.lower(), index, spec, labels))
+    return pods
+
+
+def katib_trial_pods(experiment: dict[str, Any], inject_security_context: bool) -> list[OperatorPod]:
+    """The pods of one trial: the operator's, with Katib's collector sidecar in the primary pod."""
+    template = experiment["spec"]["trialTemplate"]
+    trial = template["trialSpec"]
+    job = {**trial, "metadata": {**trial.get("metadata", {}), "name": f"{experiment['metadata']['name']}-trial"}}
+    pods = operator_pods(job)
+    wanted = template.get("primaryPodLabels") or {}
+    primary = [p for p in pods if all(p.labels.get(k) == v for k, v in wanted.items())]
+    assert len(primary) == 1, f"primaryPodLabels {wanted} match {len(primary)} pods"
+    sidecar: dict[str, Any] = {"name": "metrics-logger-and-collector", "image": "kubeflowkatib/file-metrics-collector"}
+    if inject_security_context and primary[0].spec["containers"][0].get("securityContext") is not None:
+        sidecar["securityContext"] = copy.deepcopy(primary[0].spec["containers"][0]["securityContext"])
+    primary[0].spec["containers"].append(sidecar)
     return pods

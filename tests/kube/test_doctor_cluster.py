@@ -152,7 +152,9 @@ def test_kube_probe_reads_the_real_objects_through_the_kubernetes_client():
                "metadata": {"name": OPERATOR_WEBHOOK}, "webhooks": []}
     version = {"major": "1", "minor": "36", "gitVersion": "v1.36.2", "gitCommit": "x", "gitTreeState": "clean",
                "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25", "compiler": "gc", "platform": "linux/amd64"}
-    cluster = {"/version/": version, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/pytorchjobs.kubeflow.org": crd,
+    katib = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "katib-config", "namespace": "kubeflow"},
+             "data": {"katib-config.yaml": "init:\n  controller:\n    injectSecurityContext: true\n"}}
+    cluster = {"/version/": version, "/api/v1/namespaces/kubeflow/configmaps/katib-config": katib, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/pytorchjobs.kubeflow.org": crd,
                f"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/{OPERATOR_WEBHOOK}": webhook}
     with FakeApiServer([{}], cluster=cluster, allowed={("create", "pytorchjobs")}) as api:
         import tempfile
@@ -168,9 +170,24 @@ def test_kube_probe_reads_the_real_objects_through_the_kubernetes_client():
             assert probe.can_i("create", "kubeflow.org", "pytorchjobs", "astrobio") is True
             assert probe.can_i("create", "kubeflow.org", "experiments", "astrobio") is False
             assert probe.namespace_labels("astrobio") == READY_LABELS
+            assert probe.katib_injects_security_context() is True
             check = checks_of(variant("gpu", S3), probe)
     assert check["api-server"].detail == "Kubernetes v1.36.2"
     assert check["training-operator"].status == "pass" and check["rbac"].status == "fail"
     asked = [r["spec"]["resourceAttributes"] for r in api.reviews]
     assert {"group": "kubeflow.org", "namespace": "astrobio", "resource": "pytorchjobs", "verb": "get"} in asked
     assert {(a["verb"], a["resource"]) for a in asked} == {(a.verb, a.resource) for a in ACCESS}
+
+
+def test_restricted_namespace_needs_katib_to_secure_its_sidecar():
+    """tests/kube/test_restricted_layout.py shows the trial's primary pod is refused without it."""
+    assert checks_of(variant("gpu"), FakeProbe())["katib-security"].status == "pass"
+    check = checks_of(variant("gpu"), FakeProbe(katib_sc=False))["katib-security"]
+    assert check.status == "fail" and "injectSecurityContext: true" in check.fix
+    assert checks_of(variant("gpu"), FakeProbe(katib_sc=None))["katib-security"].status == "warn"
+    assert checks_of(variant("gpu"), FakeProbe(forbidden={"katib-config"}))["katib-security"].status == "warn"
+    baseline = FakeProbe(namespaces={"astrobio": {KATIB_LABEL: "enabled"}}, katib_sc=False)
+    assert "katib-security" not in checks_of(variant("gpu"), baseline)
+    with pytest.raises(UsageError, match="^katib-config: .*injectSecurityContext"):
+        require_ready(variant("gpu", S3), FakeProbe(katib_sc=False), katib=True, note=lambda _: None)
+    require_ready(variant("gpu", S3), FakeProbe(katib_sc=False), katib=False, note=lambda _: None)

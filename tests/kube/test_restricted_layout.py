@@ -26,7 +26,7 @@ from astrobio.tune.katib_backend import render_experiment
 from astrobio.tune.load import load_tune_config
 
 from .conftest import VARIANTS, variant
-from .operator_pods import OperatorPod, operator_pods, replica_name
+from .operator_pods import OperatorPod, katib_trial_pods, operator_pods, replica_name
 from .pod_standards import restricted_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +76,31 @@ def test_chart_jobs_and_trials_are_admitted_with_every_value_set():
             for job in pytorchjobs_in(obj) for pod in operator_pods(job)]
     bad = {f"{name}: {pod.name}": p for name, pod in pods if (p := restricted_problems(pod.spec))}
     assert pods and not bad, bad
+
+
+def shipped_experiments() -> dict[str, dict[str, Any]]:
+    found = {}
+    files = [*sorted((ROOT / "manifests").rglob("*.yaml")), *sorted((ROOT / "charts" / "astrobio" / "files").rglob("*.yaml"))]
+    for path in files:
+        for i, doc in enumerate(d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)):
+            if doc.get("kind") == "Experiment":
+                found[f"{path.relative_to(ROOT)}#{i}"] = doc
+    for path in sorted((ROOT / "configs").glob("tune-*.yaml")):
+        found[f"katib {path.name}"] = render_experiment(load_tune_config(path))
+    return found
+
+
+def test_katib_trials_are_admitted_when_katib_copies_the_security_context():
+    """With Katib's `injectSecurityContext: true` the collector sidecar copies the `pytorch`
+    container's locked-down context and every trial pod is admitted; with Katib's default (off)
+    the primary pod is refused, which `astrobio doctor` reports for restricted namespaces."""
+    experiments = shipped_experiments()
+    assert len(experiments) >= 2
+    for where, exp in experiments.items():
+        pods = katib_trial_pods(exp, inject_security_context=True)
+        assert not {p.name: restricted_problems(p.spec) for p in pods if restricted_problems(p.spec)}, where
+        refused = [p.name for p in katib_trial_pods(exp, inject_security_context=False) if restricted_problems(p.spec)]
+        assert len(refused) == 1, where  # the primary pod only
 
 
 def test_the_old_master_worker_layout_is_refused_as_the_real_api_server_refused_it():

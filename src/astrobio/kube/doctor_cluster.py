@@ -10,6 +10,9 @@ verdicts serve the doctor report and the pre-submit refusal, and both are testab
   `katib.kubeflow.org/metrics-collector-injection: enabled`; without it no trial reports a metric.
 - The Training Operator: the PyTorchJob CRD serves v1 and is Established, and the operator itself
   (its validating webhook or Deployment) is installed; a CRD without a controller leaves jobs idle.
+- Katib's metrics-collector sidecar carries a securityContext (a copy of the training container's)
+  only when Katib runs with `injectSecurityContext: true`; in a `restricted` namespace every trial's
+  primary pod is refused without it (kubeflow/katib v0.19.0 `pkg/webhook/v1beta1/pod/inject_webhook.go`).
 - RBAC: a SelfSubjectAccessReview for each API call astrobio makes as this identity.
 """
 
@@ -100,7 +103,26 @@ def namespace_checks(cfg: AstrobioConfig, probe: ClusterProbe) -> list[Check]:
         return [labels]
     if labels is None:
         return [Check("namespace", "fail", f"{ns} does not exist", f"kubectl create namespace {ns}")]
-    return [Check("namespace", "pass", ns), pod_security_check(cfg, labels), katib_label_check(cfg, labels)]
+    checks = [Check("namespace", "pass", ns), pod_security_check(cfg, labels), katib_label_check(cfg, labels)]
+    if labels.get(PSA_ENFORCE) == "restricted":
+        checks.append(katib_security_check(probe))
+    return checks
+
+
+def katib_security_check(probe: ClusterProbe) -> Check:
+    """In a `restricted` namespace: does Katib give its collector sidecar a securityContext?"""
+    fix = ("set init.controller.injectSecurityContext: true in ConfigMap kubeflow/katib-config (katib-config.yaml) "
+           "and restart katib-controller")
+    inject = _ask("katib-security", probe.katib_injects_security_context, fix)
+    if isinstance(inject, Check):
+        return inject
+    if inject is None:
+        return Check("katib-security", "warn", "no ConfigMap kubeflow/katib-config: cannot tell whether Katib's "
+                                               "collector sidecar meets restricted", fix)
+    if not inject:
+        return Check("katib-security", "fail", "Katib injects its collector sidecar without a securityContext: "
+                                               "restricted refuses every trial's primary pod", fix)
+    return Check("katib-security", "pass", "Katib copies the training container's securityContext to its sidecar")
 
 
 def operator_check(probe: ClusterProbe) -> Check:

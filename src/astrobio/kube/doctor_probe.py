@@ -34,6 +34,10 @@ class ClusterProbe(Protocol):
     def can_i(self, verb: str, group: str, resource: str, namespace: str, subresource: str = "") -> bool:
         """A SelfSubjectAccessReview: may this kubeconfig's identity do it?"""
         ...
+    def katib_injects_security_context(self) -> bool | None:
+        """Katib's `init.controller.injectSecurityContext` (ConfigMap kubeflow/katib-config), None
+        when there is no such ConfigMap."""
+        ...
 
 
 def _reason(exc: Exception) -> str:
@@ -52,6 +56,8 @@ def _reason(exc: Exception) -> str:
 
 OPERATOR_WEBHOOK = "validator.training-operator.kubeflow.org"
 OPERATOR_DEPLOYMENT = ("kubeflow", "training-operator")
+KATIB_CONFIG = ("kubeflow", "katib-config", "katib-config.yaml")
+"""Where Katib v0.19 reads its controller config (`pkg/controller.v1beta1/consts/const.go`)."""
 """Names the Training Operator v1.9 manifests install (`manifests/base`: the validating webhook
 configuration and the Deployment in namespace kubeflow)."""
 
@@ -133,3 +139,17 @@ class KubeProbe:
         answer = self._ask(lambda: self._authz.create_self_subject_access_review(review, _request_timeout=self._timeout),
                            missing_ok=False)
         return bool(answer.status and answer.status.allowed)
+
+    def katib_injects_security_context(self) -> bool | None:
+        import yaml
+
+        ns, name, key = KATIB_CONFIG
+        found = self._ask(lambda: self._core.read_namespaced_config_map(name, ns, _request_timeout=self._timeout))
+        if found is None:
+            return None
+        try:
+            config = yaml.safe_load((found.data or {}).get(key) or "") or {}
+        except yaml.YAMLError as exc:
+            raise ProbeError(f"{ns}/{name} {key} is not YAML: {str(exc).splitlines()[0]}") from None
+        controller = ((config.get("init") or {}).get("controller") or {}) if isinstance(config, dict) else {}
+        return controller.get("injectSecurityContext") is True

@@ -3,7 +3,8 @@
 The doctor's verdicts (doctor_cluster, doctor's storage Secret check), asked of the live cluster
 just before the create: a missing namespace or storage Secret, a namespace Katib will not collect
 metrics from, or a layout the namespace's Pod Security level refuses becomes one line naming the
-setting and the fix (UsageError, exit 2), and nothing is created. A question the cluster will not
+setting and the fix (UsageError, exit 2); so does a `restricted` namespace whose Katib would inject a
+non-compliant collector sidecar, and nothing is created. A question the cluster will not
 answer (RBAC forbids reading Secrets, say) is a note, not a refusal: the create itself then decides.
 """
 
@@ -18,14 +19,14 @@ from astrobio.kube.doctor_cluster import namespace_checks
 from astrobio.kube.doctor_probe import ClusterProbe
 
 SETTING = {"namespace": "kube.namespace", "pod-security": "kube.layout", "katib-metrics": "kube.namespace",
-           "storage-secret": "kube.storage_secret"}
+           "katib-security": "katib-config", "storage-secret": "kube.storage_secret"}
 
 
 def submit_checks(cfg: AstrobioConfig, probe: ClusterProbe, *, katib: bool) -> list[Check]:
     """Namespace (+ Pod Security level, + the Katib label when `katib`) and the storage Secret."""
     from astrobio.kube.doctor import secret_check
 
-    checks = [c for c in namespace_checks(cfg, probe) if katib or c.name != "katib-metrics"]
+    checks = [c for c in namespace_checks(cfg, probe) if katib or not c.name.startswith("katib-")]
     return [*checks, secret_check(cfg, probe)]
 
 
