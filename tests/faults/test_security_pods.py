@@ -104,7 +104,7 @@ def _tally(fault_table, fault: str, objects: list[tuple[str, dict[str, Any]]], w
     bad = {where: p for where, p in bad.items() if p}
     assert objects and not bad, bad
     fault_table.record(fault, trials=len(objects), survived=len(objects) - len(bad), data_lost=0,
-                       detail=f"{len(objects)} pod templates compliant{extra}")
+                       detail=f"{len(objects)} pods compliant, operator-injected containers included{extra}")
 
 
 def test_rendered_training_pods_are_locked_down(fault_table):
@@ -141,7 +141,7 @@ def test_chart_pods_are_locked_down_with_any_values(fault_table):
     assert objects and not bad, bad
     fault_table.record("pod security: helm chart (default + non-default values)", trials=len(objects),
                        survived=len(objects) - len(bad), data_lost=0,
-                       detail=f"{len(objects)} pod templates over {len(CHART_VALUES)} value sets compliant")
+                       detail=f"{len(objects)} pods over {len(CHART_VALUES)} value sets compliant")
 
 
 def test_a_weakened_pod_is_caught():
