@@ -103,7 +103,7 @@ def test_no_secret_value_in_any_rendered_output(monkeypatch):
         for value in FAKE.values():
             assert value not in text
     job = render_pytorchjob(cfg, "graph_vae")
-    env = job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["env"]
+    env = job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in env if "valueFrom" in e}
     assert set(refs) >= {"ASTROBIO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
     assert all(r["name"] == "astrobio-storage" for r in refs.values())
@@ -112,7 +112,7 @@ def test_no_secret_value_in_any_rendered_output(monkeypatch):
 
 
 def test_local_store_jobs_start_without_the_secret():
-    env = render_pytorchjob(variant("gpu"), "graph_vae")["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["env"]
+    env = render_pytorchjob(variant("gpu"), "graph_vae")["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"]
     assert all(e["valueFrom"]["secretKeyRef"]["optional"] for e in env if "valueFrom" in e)
 
 

@@ -23,7 +23,7 @@ from .conftest import variant
 
 @pytest.fixture(scope="module")
 def job():
-    return render_pytorchjob(variant("gpu"), "graph_vae")
+    return render_pytorchjob(variant("gpu", "kube.layout=master-worker"), "graph_vae")  # has a Master to break
 
 
 def test_replicas_as_a_string_fails(job):

@@ -94,7 +94,7 @@ def test_substituted_trial_command_trains_with_the_assigned_values(tc):
     """What the pod runs after Katib's substitution and its `sh -c` wrapping: the same argv,
     whose --set values rebuild the config with the trial's values."""
     job = trial_spec(tc)
-    master = job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]
+    master = job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
     assert master["command"] == ["sh", "-c"]
     values = {"lr": "0.0031", "hidden_dim": "96", "encoder": "gcn", TRIAL_NAME_PARAM: "tune-graph-vae-x7k2p9d4"}
     wrapped = substitute(master["args"][0], values) + " 1>/var/log/katib/metrics.log 2>&1"  # as Katib appends it

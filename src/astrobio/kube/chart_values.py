@@ -115,6 +115,15 @@ IMAGE = _object({"registry": _string("registry prefix"), "repository": _string("
                  "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}})
 
 
+SCHEDULING = _object({
+    "minAvailable": {"type": "integer", "minimum": 0, "description": "pods placed together; 0 = every pod"},
+    "queue": _string("Volcano queue (runPolicy.schedulingPolicy.queue)"),
+    "priorityClass": _string("PriorityClass of the PodGroup and pods", pattern=f"^({K8S_NAME[1:-1]})?$"),
+    "scheduleTimeoutSeconds": {"type": "integer", "minimum": 0},
+    "kueueQueue": _string("Kueue LocalQueue (label kueue.x-k8s.io/queue-name)", pattern=f"^({K8S_NAME[1:-1]})?$"),
+}, "gang scheduling and queueing of the shipped PyTorchJobs and Katib trials (= kube.scheduling)")
+
+
 def _hook_job(description: str, extra: dict[str, Any]) -> dict[str, Any]:
     return _object({"enabled": {"type": "boolean"}, "backoffLimit": {"type": "integer", "minimum": 0, "maximum": 20},
                     "activeDeadlineSeconds": {"type": "integer", "minimum": 60},
@@ -174,6 +183,7 @@ def values_schema(tuned: list[str]) -> dict[str, Any]:
             "tolerations": TOLERATIONS,
             "jobs": _object({name: job for name in names}, "PyTorchJobs, one per component"),
             "experiments": _object({name: exp for name in sorted(tuned)}, "Katib Experiments, one per configs/tune-*.yaml"),
+            "scheduling": SCHEDULING,
         }, required=("image", "serviceAccount", "storage", "jobs")),
     }
 

@@ -238,6 +238,11 @@ def submit_experiment(tc: TuneConfig, dry_run: bool, *, env: Mapping[str, str], 
         return dump_yaml(obj)
     from kubeflow.katib import KatibClient
 
+    from astrobio.kube.doctor_probe import KubeProbe
+    from astrobio.kube.preflight import require_ready
+
+    # a namespace without Katib's collector label, a missing Secret: one line, exit 2, nothing created
+    require_ready(tc.cfg, KubeProbe(access.configuration), katib=True, note=note)
     name, ns = obj["metadata"]["name"], obj["metadata"]["namespace"]
     try:
         client = KatibClient(client_configuration=access.configuration, namespace=ns)
