@@ -175,13 +175,17 @@ def test_service_account_mounts_no_token():
 
 def test_kfp_executors_carry_only_secret_references(fault_table):
     """Pipeline pods: securityContext is the KFP backend's (not expressible in the IR); what the
-    YAML does say must be safe: Secrets only by reference, no host paths, no privileged flags."""
+    YAML does say must be safe: Secrets only by reference, no host paths, no privileged flags; the
+    downward API exposes only the step pod's own name, namespace and uid (so its PyTorchJob lands in
+    its namespace and is owned by it)."""
     docs = [d for d in yaml.safe_load_all((ROOT / "pipelines" / "astrobio-five-phase.yaml").read_text()) if d]
     platform = next(d for d in docs if "platforms" in d)["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     text = yaml.safe_dump(platform)
+    allowed = {"imagePullPolicy", "secretAsEnv", "tolerations", "nodeSelector", "podMetadata", "configMapAsEnv",
+               "configMapAsVolume", "emptyDirMounts", "activeDeadlineSeconds", "fieldPathAsEnv"}
+    own_pod = {"metadata.name", "metadata.namespace", "metadata.uid"}
     bad = [name for name, ex in platform.items()
-           if set(ex) - {"imagePullPolicy", "secretAsEnv", "tolerations", "nodeSelector", "podMetadata", "configMapAsEnv",
-                         "configMapAsVolume", "emptyDirMounts", "activeDeadlineSeconds"}]
+           if set(ex) - allowed or {f["fieldPath"] for f in ex.get("fieldPathAsEnv", [])} - own_pod]
     assert platform and not bad and "hostPath" not in text and "privileged" not in text, bad
     refs = [k for ex in platform.values() for s in ex.get("secretAsEnv", []) for k in s["keyToEnv"]]
     assert refs and all(set(k) == {"envVar", "secretKey"} for k in refs)
