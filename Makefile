@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt $(LOCKS)
 	# constraints.txt and requirements/nodeps.in; tests/test_lock.py fails when they disagree), so
 	# every machine gets the same files. Build tools first: the venv's bundled pip (23.2) is below the
 	# fixes for CVE-2023-5752 and CVE-2025-8869, and a few locked entries are sdists. Each lock is
-	# complete, hence --no-deps. The first install downloads ~3.5 GB (torch's CUDA wheels): README.
+	# complete, hence --no-deps. First install: 6.4 GB in .venv, mostly torch's CUDA libraries (README).
 	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/build.lock
 	$(BIN)/python -m pip install -q --require-hashes --no-deps --no-build-isolation \
 		-r requirements/base.lock -r requirements/dev.lock
