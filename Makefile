@@ -53,6 +53,7 @@ faults: setup
 # Peer benchmarks (Lightning, raw loops, raw torch.save/minio); results in benchmarks/results/.
 bench: setup
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.report --write
 
 # Known-vulnerability audit of the installed environment; result in benchmarks/results/audit.json.
 audit: setup
