@@ -23,11 +23,6 @@ _OUTCOMES: dict[str, str | None] = {}
 _SETTLED: list[FaultRow] = []
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--faults-report", default=None, metavar="PATH",
-                     help="write the fault table as JSON to PATH (e.g. benchmarks/results/faults.json)")
-
-
 def key(item: pytest.Item) -> str:
     """`<file>::<test>[params]` relative to tests/faults/ (the keys of table.EXPECTED)."""
     return item.nodeid.replace("\\", "/").split("tests/faults/", 1)[-1]
