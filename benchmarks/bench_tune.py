@@ -7,8 +7,9 @@ rates in the same order) through `astrobio tune`'s own `run_study`: every trial 
 - start-up: wall time of a 100-step `astrobio train` (~0.5 s of training) (interpreter, imports, data, PC baseline,
   final evaluation, artifact) vs a bare `python -c "import torch"` (the floor of any
   subprocess-per-trial tuner), interleaved.
-- pruning: the same study with median stopping (min_trials 2, start_step 3) and without; time
-  saved = 1 - wall(median) / wall(none); the best val_nll must be the same.
+- pruning: the same study with median stopping (min_trials 2, start_step 3) and without, the two
+  studies interleaved (none, median, then median, none; one round in --quick); time saved =
+  1 - median wall(median) / median wall(none); the best val_nll must be the same.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ import yaml
 from benchmarks.common import ROOT, Options, Result, Row, interleave, med, quiet_env
 
 
-def tune_config(folder: Path, steps: int, trials: int, rule: str) -> Path:
+def tune_config(folder: Path, steps: int, trials: int, rule: str, tag: str = "") -> Path:
     smoke = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     causal = smoke["components"]["causal"]
     causal["trainer"].update({"max_steps": steps, "eval_every": steps // 12 or 1, "log_every": steps,
                               "checkpoint": {"every": steps, "keep_last": 1}, "device": "cpu"})
-    tree = {"run": {"name": f"bench-tune-{rule}", "seed": 0, "output_root": str(folder / "outputs")},
-            "store": {"uri": str(folder / f"artifacts-{rule}")},
+    tree = {"run": {"name": f"bench-tune-{rule}", "seed": 0, "output_root": str(folder / f"outputs{tag}")},
+            "store": {"uri": str(folder / f"artifacts-{rule}{tag}")},
             "components": {"causal": causal},
             "tune": {"component": "causal", "name": f"bench-tune-{rule}",
                      "objective": {"metric": "val_nll", "goal": "min"},
@@ -41,20 +42,20 @@ def tune_config(folder: Path, steps: int, trials: int, rule: str) -> Path:
                      "budget": {"trials": trials, "parallel": 1},
                      "early_stopping": {"rule": rule, "min_trials": 2, "start_step": 3},
                      "algorithm": "random", "seed": 0, "start_from_config": False}}
-    path = folder / f"tune-{rule}.yaml"
+    path = folder / f"tune-{rule}{tag}.yaml"
     path.write_text(yaml.safe_dump(tree, sort_keys=False))
     return path
 
 
-def study(folder: Path, steps: int, trials: int, rule: str) -> dict[str, Any]:
+def study(folder: Path, steps: int, trials: int, rule: str, tag: str = "") -> dict[str, Any]:
     import optuna
 
     from astrobio.tune.load import load_tune_config
     from astrobio.tune.optuna_backend import run_study
     from astrobio.tune.optuna_study import STUDY_DB
 
-    tc = load_tune_config(tune_config(folder, steps, trials, rule))
-    out = folder / f"study-{rule}"
+    tc = load_tune_config(tune_config(folder, steps, trials, rule, tag))
+    out = folder / f"study-{rule}{tag}"
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         result = run_study(tc, out, note=lambda _: None, env=quiet_env())
@@ -91,12 +92,29 @@ def startup(folder: Path, repeats: int) -> dict[str, list[float]]:
     return interleave({"astrobio_train_100_steps": trial, "python_import_torch": bare}, repeats, warmup=0)
 
 
+def interleaved_studies(folder: Path, steps: int, trials: int, rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """Each rule's studies, run in rotating order (none, median / median, none, ...), fresh folders."""
+    runs: dict[str, list[dict[str, Any]]] = {"none": [], "median": []}
+
+    def one(rule: str):  # noqa: ANN202
+        def go() -> float:
+            runs[rule].append(study(folder, steps, trials, rule, f"-{len(runs[rule])}"))
+            return runs[rule][-1]["wall_s"]
+        return go
+
+    interleave({rule: one(rule) for rule in runs}, rounds, warmup=0)
+    return runs
+
+
 def run(opts: Options) -> Result:
-    steps, trials, repeats = (100, 1, 1) if opts.quick else (4000, 5, 3)
+    steps, trials, repeats, rounds = (100, 1, 1, 1) if opts.quick else (4000, 5, 3, 2)
     with tempfile.TemporaryDirectory(prefix="bench-tune-") as tmp:
         folder = Path(tmp)
         start = startup(folder, repeats)
-        studies = {rule: study(folder, steps, trials, rule) for rule in ("none", "median")}
+        runs = interleaved_studies(folder, steps, trials, rounds)
+    # the first study of each rule is the one reported in detail; walls are medians over the rounds
+    studies = {rule: {**docs[0], "wall_s": med([d["wall_s"] for d in docs]), "walls_s": [d["wall_s"] for d in docs]}
+               for rule, docs in runs.items()}
     start_s = {k: med(v) for k, v in start.items()}
     full = [t["seconds"] for t in studies["none"]["trials"] if t["seconds"]]
     trial_s = med(full) if full else None

@@ -96,8 +96,12 @@ def write_result(result: Result, opts: Options, seconds: float) -> Path:
     return path
 
 
-def interleave(variants: dict[str, Callable[[], float]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
-    """Call each variant `repeats` times in rotating order (ABC, BCA, CAB, ...); warm-up calls are dropped."""
+def interleave(variants: dict[str, Callable[[], float]], repeats: int, warmup: int = 1,
+               settle: Callable[[], None] | None = None) -> dict[str, list[float]]:
+    """Call each variant `repeats` times in rotating order (ABC, BCA, CAB, ...); warm-up calls are
+    dropped. `settle` runs off the clock before every call (os.sync for I/O benchmarks: otherwise a
+    sample pays for the writeback of the previous variant's dirty pages, which is how an un-fsynced
+    torch.save peer once measured slower than torch.save + fsync)."""
     names = list(variants)
     for _ in range(warmup):
         for name in names:
@@ -106,6 +110,8 @@ def interleave(variants: dict[str, Callable[[], float]], repeats: int, warmup: i
     for r in range(repeats):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
+            if settle is not None:
+                settle()
             samples[name].append(variants[name]())
     return samples
 

@@ -21,7 +21,9 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -140,7 +142,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = SpectraConfig.model_validate(SMOKE)
-    result: dict[str, Any] = {"benchmark": "spectra_sampling", "config_source": "benchmarks/spectra_sampling.py:SMOKE",
+    command = " ".join(["python benchmarks/spectra_sampling.py", *(shlex.quote(a) for a in sys.argv[1:])])
+    result: dict[str, Any] = {"benchmark": "spectra_sampling", "command": command,
+                              "config_source": "benchmarks/spectra_sampling.py:SMOKE",
                               "config": cfg.model_dump(mode="json"), "machine_start": machine(args.threads)}
     with tempfile.TemporaryDirectory() as tmp:
         if args.weights is None:

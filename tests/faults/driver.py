@@ -10,6 +10,10 @@ SIGTERM handler, same error-to-exit-code mapping via `guarded`) and can do one f
   --fill-disk-at-step S F    after step S, fill the disk by writing file F until the kernel says
                              ENOSPC (for a small real filesystem, e.g. a tmpfs mounted by the test)
 
+  --print-steps              print `step N` (flushed) after every optimizer step, for an outside
+                             killer that must know how far the run got
+  --step-sleep SEC           sleep SEC after every step (a realistic step time for the toy model)
+
 It prints `resumed from ... at step X` (the trainer's own line) and, at the end, `done step N`.
 The toy component cannot go through `astrobio train`, whose config schema lists the real
 components only; everything after config parsing is the same code.
@@ -26,6 +30,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -125,6 +130,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--kill-in-write", nargs=2, metavar=("STEP", "MODE"))
     p.add_argument("--enospc-at-step", type=int)
     p.add_argument("--fill-disk-at-step", nargs=2, metavar=("STEP", "FILE"))
+    p.add_argument("--print-steps", action="store_true")
+    p.add_argument("--step-sleep", type=float, default=0.0)
     p.add_argument("--debug", action="store_true")
     return p.parse_args(argv)
 
@@ -132,12 +139,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> None:
     args = parse(argv)
     torch.set_num_threads(1)
-    spec = SPEC
+    hooks: list[Callable[[int], None]] = []
+    if args.step_sleep:
+        hooks.append(lambda _step: time.sleep(args.step_sleep))
+    if args.print_steps:
+        hooks.append(lambda step: print(f"step {step}", file=sys.stderr, flush=True))
     if args.kill_after_step is not None:
-        spec = dataclasses.replace(spec, on_step_end=lambda _m, step: die() if step == args.kill_after_step else None)
+        hooks.append(lambda step: die() if step == args.kill_after_step else None)
     if args.fill_disk_at_step is not None:
         at, filler = int(args.fill_disk_at_step[0]), Path(args.fill_disk_at_step[1])
-        spec = dataclasses.replace(spec, on_step_end=lambda _m, step: fill_disk(filler) if step == at else None)
+        hooks.append(lambda step: fill_disk(filler) if step == at else None)
+
+    def on_step_end(_model: Any, step: int) -> None:
+        for hook in hooks:
+            hook(step)
+
+    spec = dataclasses.replace(SPEC, on_step_end=on_step_end)
     if args.kill_in_write is not None:
         at, mode = int(args.kill_in_write[0]), args.kill_in_write[1]
         patch_rename(at) if mode == "before-rename" else patch_state_write(at, lambda _path: die())

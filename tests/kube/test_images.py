@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from astrobio.config import AstrobioConfig
-from astrobio.kube.images import build_commands, component_extras, image_ref, render_dockerfile, render_images
+from astrobio.kube.images import (base_ref, build_commands, component_extras, image_ref, render_dockerfile,
+                                  render_images)
 from astrobio.registry import component_names
 
 from .conftest import ROOT
@@ -55,10 +57,14 @@ def test_dockerfile_is_well_formed(path):
     assert (path.parent / "Dockerfile.dockerignore").is_file()
 
 
-def test_base_installs_astrobio_with_constraints_as_a_fixed_uid():
+def test_base_installs_the_hashed_locks_then_astrobio_as_a_fixed_uid():
     steps = instructions((IMAGES / "base" / "Dockerfile").read_text())
     runs = " ".join(arg for k, arg in steps if k == "RUN")
-    assert "-c constraints.txt ." in runs and "--uid 10001" in runs
+    assert "--require-hashes --no-deps -r requirements/build.lock" in runs
+    assert "--require-hashes --no-deps --no-build-isolation -r requirements/base.lock" in runs
+    assert "install --no-deps --no-build-isolation ." in runs and "--uid 10001" in runs
+    ignore = (IMAGES / "base" / "Dockerfile.dockerignore").read_text()
+    assert "!requirements/base.lock" in ignore and "!requirements/build.lock" in ignore
     assert ("WORKDIR", "/workspace") in steps
 
 
@@ -73,8 +79,31 @@ def test_extras_come_from_the_optional_dependency_group():
     assert component_extras(pyproject, "datacube") == ["climlab>=0.8"]
     assert component_extras(pyproject, "graph_vae") == ["cobra"]
     text = render_dockerfile("datacube", ["climlab>=0.8"])
-    assert "pip install -c /opt/astrobio/constraints.txt 'climlab>=0.8'" in text
+    assert "COPY requirements/datacube.lock /opt/astrobio/requirements/datacube.lock" in text
+    assert "pip install --require-hashes --no-deps -r /opt/astrobio/requirements/datacube.lock" in text
     assert instructions(text)[-3][0] == "USER"
+
+
+def test_llm_image_installs_bitsandbytes_from_its_lock():
+    """QLoRA is offered only by the llm component; its image (GPU nodes) carries bitsandbytes."""
+    text = (IMAGES / "llm" / "Dockerfile").read_text()
+    assert "-r /opt/astrobio/requirements/llm.lock" in text
+    assert (IMAGES / "llm" / "Dockerfile.dockerignore").read_text() == "*\n!requirements/llm.lock\n"
+    assert "bitsandbytes" in (ROOT / "requirements" / "llm.lock").read_text()
+    for name in component_names():
+        if name != "llm":
+            assert "pip install" not in (IMAGES / name / "Dockerfile").read_text()
+
+
+def test_images_pin_by_digest_when_one_is_given():
+    digest = "sha256:" + "a" * 64
+    cfg = AstrobioConfig.model_validate({"kube": {"image_digests": {"graph_vae": digest, "base": digest}}})
+    assert image_ref(cfg.kube, "graph_vae") == f"ghcr.io/astrobio/graph-vae:0.1.0@{digest}"
+    assert base_ref(cfg.kube) == f"ghcr.io/astrobio/base:0.1.0@{digest}"
+    assert image_ref(cfg.kube, "spectra") == "ghcr.io/astrobio/spectra:0.1.0"
+    for bad, said in (({"graph_vae": "sha256:abc"}, "is not a digest"), ({"nope": digest}, "is not an image")):
+        with pytest.raises(ValidationError, match=said):
+            AstrobioConfig.model_validate({"kube": {"image_digests": bad}})
 
 
 def test_image_refs_and_build_order():

@@ -145,3 +145,14 @@ def test_options_from_the_given_environment() -> None:
         ProductionOptions.from_env({"ASTROBIO_PRODUCTION_BUDGET_S": "0"})
     with pytest.raises(UsageError, match="promote"):
         ProductionOptions(promote="sometimes")
+
+
+def test_interleaved_latency_rotates_the_order_and_times_each_call():
+    """fp32 and int8 are timed in alternating rounds (AB, BA, ...), not one block after the other."""
+    from astrobio.production.latency import measure_interleaved
+
+    order: list[str] = []
+    stats = measure_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
+                                warmup=1, repeats=4)
+    assert order == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]
+    assert stats["a"].repeats == stats["b"].repeats == 4 and stats["a"].warmup == 1

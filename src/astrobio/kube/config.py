@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from astrobio.config.sections import Strict
 
 K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DIGEST = r"^sha256:[0-9a-f]{64}$"
 QUANTITY = re.compile(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$")
 
 
@@ -115,6 +116,24 @@ class KubeSection(Strict):
     elastic: ElasticSettings | None = None
     scheduling: SchedulingSettings = SchedulingSettings()
     kfp_caching: bool = Field(False, description="KFP step caching; only safe where inputs fully determine a step")
+    image_digests: dict[str, str] = Field(
+        default_factory=dict,
+        description="pin images by content: {'base' or a component: 'sha256:<64 hex>'}; rendered as "
+                    "<registry>/<name>:<tag>@sha256:..., so a re-pushed tag cannot change what a pod runs")
+
+    @field_validator("image_digests")
+    @classmethod
+    def _digests(cls, value: dict[str, str]) -> dict[str, str]:
+        """A digest that pulls nothing would only fail at pod start (ErrImagePull): refuse it here."""
+        from astrobio.registry import component_names
+
+        known = {"base", *component_names()}
+        for name, digest in value.items():
+            if name not in known:
+                raise ValueError(f"'{name}' is not an image; expected one of {sorted(known)}")
+            if not re.match(DIGEST, digest):
+                raise ValueError(f"{name}: '{digest}' is not a digest; expected sha256: and 64 lowercase hex digits")
+        return value
 
     @model_validator(mode="after")
     def _layout(self) -> KubeSection:

@@ -67,20 +67,33 @@ def measure_latency(call: Callable[[], Any], *, warmup: int = 3, repeats: int = 
     `max_seconds` bounds the timed part: the loop stops early (never below 5 calls, so p95 means
     something) once that much time was spent, and the stats say how many calls were made.
     """
+    return measure_interleaved({"call": call}, warmup=warmup, repeats=repeats, max_seconds=max_seconds,
+                               clock=clock)["call"]
+
+
+def measure_interleaved(calls: Mapping[str, Callable[[], Any]], *, warmup: int = 3, repeats: int = 30,
+                        max_seconds: float | None = None,
+                        clock: Callable[[], float] = time.perf_counter) -> dict[str, LatencyStats]:
+    """Time several calls side by side: each round calls every one once, in rotating order (AB, BA,
+    ...), so a load change on a shared machine lands on all of them alike instead of on whichever
+    ran second. `max_seconds` bounds the timed part as in `measure_latency` (>= 5 rounds)."""
     if repeats < 1 or warmup < 0:
         raise ValueError("repeats must be >= 1 and warmup >= 0")
+    names = list(calls)
+    times: dict[str, list[float]] = {name: [] for name in names}
     with torch.inference_mode():
         for _ in range(warmup):
-            call()
-        times: list[float] = []
+            for name in names:
+                calls[name]()
         started = clock()
-        for _ in range(repeats):
-            t0 = clock()
-            call()
-            times.append(clock() - t0)
-            if max_seconds is not None and len(times) >= 5 and clock() - started > max_seconds:
+        for r in range(repeats):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                t0 = clock()
+                calls[name]()
+                times[name].append(clock() - t0)
+            if max_seconds is not None and r + 1 >= 5 and clock() - started > max_seconds:
                 break
-    return summarize(times, warmup)
+    return {name: summarize(times[name], warmup) for name in names}
 
 
 def primary_metric(metrics: Mapping[str, Any]) -> str | None:

@@ -23,7 +23,7 @@ from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.production.artifact import CONFIG_FILE, DataUnavailable, LoadedComponent, load_component
 from astrobio.production.export import export_model, state_dict_only
 from astrobio.production.flat import NotFlattenable, flat_forward
-from astrobio.production.latency import measure_latency, metric_deltas, primary_metric
+from astrobio.production.latency import measure_interleaved, metric_deltas, primary_metric
 from astrobio.production.options import ProductionOptions
 from astrobio.production.quantize import QuantizeRecord, quantize_int8
 from astrobio.registry import get_spec
@@ -156,17 +156,20 @@ def _release(loaded: LoadedComponent, report: ComponentReport, budget: Budget, o
     except Exception as exc:  # noqa: BLE001 - e.g. a module deepcopy cannot copy: fp32 still ships
         int8, qrec = None, QuantizeRecord(applied=False, reason=f"quantisation failed: {_first_line(exc)}")
     report.quantize = qrec.to_dict()
-    report.latency_fp32 = measure_latency(lambda: fp32(batch), warmup=options.warmup, repeats=options.repeats,
-                                          max_seconds=budget.left() / 4).to_dict()
     if int8 is not None:
         try:
-            lat8 = measure_latency(lambda: int8(batch), warmup=options.warmup, repeats=options.repeats,
-                                   max_seconds=budget.left() / 3)
-            report.latency_int8 = lat8.to_dict()
-            report.speedup = report.latency_fp32["p50_ms"] / lat8.p50_ms if lat8.p50_ms > 0 else None
+            with torch.inference_mode():
+                int8(batch)
         except Exception as exc:  # noqa: BLE001 - an op without an int8 kernel: report, keep fp32
             report.skipped["int8"] = f"the int8 model fails on the batch: {_first_line(exc)}"
             int8 = None
+    calls = {"fp32": lambda: fp32(batch), **({"int8": lambda: int8(batch)} if int8 is not None else {})}
+    stats = measure_interleaved(calls, warmup=options.warmup, repeats=options.repeats,
+                                max_seconds=budget.left() / 2)
+    report.latency_fp32 = stats["fp32"].to_dict()
+    if "int8" in stats:
+        report.latency_int8 = stats["int8"].to_dict()
+        report.speedup = stats["fp32"].p50_ms / stats["int8"].p50_ms if stats["int8"].p50_ms > 0 else None
     _accuracy(loaded, int8, report, budget)
     if options.export:
         _exports(loaded, int8, batch, report, budget, out_dir)

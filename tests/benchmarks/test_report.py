@@ -1,0 +1,41 @@
+"""The README tables are what benchmarks/results/*.json say (drift test), and the report says no."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks.report import READMES, load, main, render, replace_block
+from benchmarks.common import RESULTS
+from benchmarks.run_smoke import result
+
+
+def test_readme_tables_match_the_results_files(capsys):
+    assert main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_a_changed_figure_is_drift(tmp_path):
+    docs = load(RESULTS)
+    name, doc = docs[0]
+    doc["rows"][0]["astrobio"] = 123456.0
+    (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+    for other, other_doc in docs[1:]:
+        (tmp_path / f"{other}.json").write_text(json.dumps(other_doc))
+    assert main(["--check", "--results", str(tmp_path)]) == 1
+    text = READMES["full"].read_text()
+    assert "123456" in replace_block(text, "full", render(load(tmp_path), "full"))
+
+
+def test_headline_keeps_rows_with_a_goal_and_full_keeps_all():
+    docs = load(RESULTS)
+    full, headline = render(docs, "full"), render(docs, "headline")
+    assert all(f"`{doc['command']}`" in full for _, doc in docs)
+    assert "| report |" in full and "| report |" not in headline
+
+
+def test_run_smoke_result_records_its_command_and_fails_a_failed_run():
+    phases = [{"name": "pretrain", "status": "complete", "seconds": 10.0},
+              {"name": "integrate", "status": "failed", "seconds": 2.0}]
+    doc = result({"wall_seconds": 12.5, "error": "boom", "runner": "kfp.local", "phases": phases}, 13.0,
+                 "python -m benchmarks.run_smoke", False)
+    assert doc["command"] == "python -m benchmarks.run_smoke" and doc["rows"][0]["astrobio"] == 12.5
+    assert doc["rows"][0]["met"] is False and "FAILED" in doc["rows"][0]["note"]
