@@ -58,3 +58,14 @@ def test_report_command_unknown_run_is_one_line_exit_2(tmp_path):
     result = CliRunner().invoke(app, ["report", "nope", "--store", str(tmp_path)])
     assert result.exit_code == 2
     assert "no complete artifact" in result.output
+
+
+def test_kfp_step_html_uses_the_same_figures(tmp_path):
+    from astrobio.report.build import step_figures_html
+    from tests.report.fixture_run import METRICS
+
+    write_run(tmp_path)
+    uri = str(tmp_path / "store" / "runs" / "r1" / "pretrain" / "datacube")
+    part = step_figures_html("datacube", "pretrain", uri, METRICS["datacube"], {})
+    assert part.count("<svg") == 3 and "id='c-datacube'" in part
+    assert "figures unavailable" in step_figures_html("datacube", "pretrain", "s3://", {}, {})

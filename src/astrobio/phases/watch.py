@@ -22,7 +22,7 @@ from rich.table import Table
 from astrobio.phases.graph import PHASES, Phase
 from astrobio.pipeline.kfp_components import kfp_component_name
 from astrobio.pipeline.step_logs import StepEvent, log_path
-from astrobio.report.summary import fmt, summary_row, verdict
+from astrobio.report.summary import fmt, headline, summary_row, verdict
 
 
 @dataclass
@@ -54,7 +54,8 @@ class Track:
             self.first = (now, self.step)
         val = [r for r in rows if any(k.startswith("val_") for k in r)]
         if val:
-            name = next(k for k in val[-1] if k.startswith("val_"))
+            head = headline(self.component, val[-1], "val")
+            name = head[0] if head else next(k for k in val[-1] if k.startswith("val_"))
             self.latest = f"{name}={fmt(val[-1][name])}"
 
     def rate(self, now: float) -> float | None:

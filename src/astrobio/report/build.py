@@ -19,7 +19,7 @@ from astrobio.report.figures import baseline_figure, curves_figure, dag_figure, 
 from astrobio.report.page import ComponentPart, render_page
 from astrobio.report.summary import baselines_of, headline, summary_row, summary_rows
 from astrobio.store import artifact_prefix, is_complete, join_key, open_store
-from astrobio.trainer.atomic import write_text_atomic
+from astrobio.store.atomic import atomic_write_bytes
 
 REPORT_FILE = "report.html"
 
@@ -83,7 +83,7 @@ def render_report(run: Mapping[str, Any], env: Mapping[str, str], workdirs: Path
 
 def write_report(run: Mapping[str, Any], path: Path, env: Mapping[str, str], workdirs: Path | None = None) -> Path:
     """Render and write the report atomically; returns its path."""
-    write_text_atomic(path, render_report(run, env, workdirs))
+    atomic_write_bytes(path, render_report(run, env, workdirs).encode("utf-8"))
     return path
 
 
@@ -109,3 +109,19 @@ def run_from_store(store_uri: str, run_id: str, env: Mapping[str, str]) -> dict[
 
         raise UsageError(f"run '{run_id}': no complete artifact under {store.uri.rstrip('/')}/runs/{run_id}/")
     return {"run_id": run_id, "store": store.uri, "error": None, "phases": phases, "wall_seconds": 0.0}
+
+
+def step_figures_html(component: str, phase: str, artifact_uri: str, metrics: Mapping[str, Any],
+                      env: Mapping[str, str]) -> str:
+    """The figures of one component's section, for the KFP step's HTML output artifact: the same
+    renderer as the run report, so the KFP UI shows the same curves and figures."""
+    from astrobio.errors import AstrobioError
+    from astrobio.report.page import STYLE, component_section
+
+    info = {"complete": True, "metrics": dict(metrics), "seconds": None}
+    try:
+        with tempfile.TemporaryDirectory(prefix="astrobio-step-report-") as tmp:
+            part = component_part(component, phase, info, read_artifact(artifact_uri, env), Path(tmp))
+    except AstrobioError as exc:  # the artifact is published; a report that cannot read it says why
+        return f"<p>figures unavailable: {exc}</p>"
+    return f"<style>{STYLE}</style>{component_section(part)}"
