@@ -115,6 +115,7 @@ class RunWatcher:
             track.state, track.started = "preparing", now
             self._say(f"  {track.component}: started (log: {log_path(self.log_dir, ev.task)})")
             return
+        track.poll(now)  # the last logged step, before the state leaves "training"
         track.ended = now
         track.state = {"SUCCESS": "done", "REUSED": "reused"}.get(ev.status, "FAILED")
         track.outcome = self._outcome(track)
