@@ -69,3 +69,12 @@ def test_kfp_step_html_uses_the_same_figures(tmp_path):
     part = step_figures_html("datacube", "pretrain", uri, METRICS["datacube"], {})
     assert part.count("<svg") == 3 and "id='c-datacube'" in part
     assert "figures unavailable" in step_figures_html("datacube", "pretrain", "s3://", {}, {})
+
+
+def test_phase_graph_draws_each_dependency_once():
+    from astrobio.phases.graph import PHASES
+    from astrobio.report.figures import direct_needs
+
+    assert direct_needs({p.name: p.needs for p in PHASES}) == {
+        "pretrain": [], "integrate": ["pretrain"], "llm_guided": ["integrate"], "galactic": ["integrate"],
+        "production": ["llm_guided", "galactic"]}

@@ -121,14 +121,14 @@ def failed_step(watcher: RunWatcher, log_dir: Path, lines: int = 15) -> dict[str
 
 def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str],
                stream: TextIO | None = None, live: bool | None = None) -> tuple[list[PhaseSummary], str | None]:
-    """Run phases 1..`last` locally; always write run.json and the HTML report, also after a failure.
+    """Run phases 1..`last` locally; write run.json and the HTML report, also after a failure.
 
     The run folder is `output/<run_id>/`: each training's working folder, `logs/<step>.log` (all
     that KFP and the trainings print), `run.json` and `report.html`; `output/run.json` is a copy
     naming the latest run. `stream` (default stdout) gets the progress: a live table when `live`
     (default: when it is a terminal), else one line per event.
     A SIGTERM stops the run cleanly (`forward_sigterm`): the training in progress checkpoints, run.json
-    is written, then `Terminated` (exit 143) is raised.
+    is written, then `Terminated` (exit 143) is raised; `astrobio report` writes its report later.
     """
     from astrobio.pipeline.local_run import absolute_store_uri, run_pipeline_locally
 
@@ -165,7 +165,7 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
              "failed_step": failed_step(watcher, log_dir) if error else None}
     data = write_run_json([output / RUN_FILE, run_dir / RUN_FILE], cfg, phases, time.monotonic() - started, error,
                           "kfp.local SubprocessRunner", extra)
-    write_report(data, run_dir / REPORT_FILE, env, workdirs=run_dir)
     if terminated is not None:
-        raise terminated  # exit 143 once run.json says where the run stopped
+        raise terminated  # exit 143 once run.json says where the run stopped (no report: the grace period is short)
+    write_report(data, run_dir / REPORT_FILE, env, workdirs=run_dir)
     return phases, error

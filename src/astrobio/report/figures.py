@@ -39,9 +39,20 @@ def _depths(phases: Sequence[Mapping[str, Any]], needs: Mapping[str, Sequence[st
     return depth
 
 
+def direct_needs(needs: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """`needs` less the edges implied by others (production needs pretrain through integrate):
+    the transitive reduction, so the drawing shows each dependency once."""
+    def reaches(start: str, goal: str) -> bool:
+        return any(n == goal or reaches(n, goal) for n in needs.get(start, ()))
+
+    return {name: [n for n in deps if not any(reaches(other, n) for other in deps if other != n)]
+            for name, deps in needs.items()}
+
+
 def dag_figure(phases: Sequence[Mapping[str, Any]], needs: Mapping[str, Sequence[str]]) -> Figure:
     """The five phases left to right by dependency depth, coloured by status, with wall times."""
     depth = _depths(phases, needs)
+    needs = direct_needs(needs)
     columns: dict[int, list[str]] = {}
     for name, d in depth.items():
         columns.setdefault(d, []).append(name)
