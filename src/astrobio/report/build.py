@@ -75,7 +75,8 @@ def render_report(run: Mapping[str, Any], env: Mapping[str, str], workdirs: Path
             for name, info in phase["components"].items():
                 if name == "production" or phase["status"] == "not_started":
                     continue
-                files = read_artifact(info["artifact"], env, workdirs / name if workdirs else None)
+                files = (read_artifact(info["artifact"], env, workdirs / name if workdirs else None)
+                         if info.get("complete") else ArtifactFiles(info["artifact"]))
                 parts.append(component_part(name, phase["name"], info, files, scratch))
         dag = to_svg(dag_figure(phases, needs), "dag")
     return render_page(run, rows, dag, parts)
