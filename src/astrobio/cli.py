@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -170,6 +170,7 @@ def _run(config: Path | None, overrides: list[str], output: Path | None, phases:
 
     from astrobio.config import load_config
     from astrobio.errors import RuntimeFailure
+    from astrobio.phases.interrupt import Terminated
     from astrobio.phases.run import RUN_FILE, parse_phase_range, run_phases
     from astrobio.report.summary import SummaryRow
     from astrobio.report.terminal import print_summary
@@ -177,9 +178,17 @@ def _run(config: Path | None, overrides: list[str], output: Path | None, phases:
     cfg = load_config(config, overrides)
     _, last = parse_phase_range(phases)
     out = output or Path(cfg.run.output_root)
-    summaries, error = run_phases(cfg, out, last, dict(os.environ))
-    run = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
-    print_summary(run, [SummaryRow(**row) for row in run["summary"]], sys.stdout)
+    def summary() -> dict[str, Any]:
+        run = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+        print_summary(run, [SummaryRow(**row) for row in run["summary"]], sys.stdout)
+        return run
+
+    try:
+        summaries, error = run_phases(cfg, out, last, dict(os.environ))
+    except Terminated:
+        summary()  # where the interrupted run stands; rerunning resumes it
+        raise
+    run = summary()
     if error:
         failed = next((p for p in summaries if p.status == "failed"), None)
         where = f"phase {failed.number} {failed.name} " if failed else ""
