@@ -96,10 +96,11 @@ def curves_figure(rows: Sequence[Mapping[str, Any]], val_metric: str | None) -> 
         vs, vv = _finite(rows, val_metric)
         right.plot(vs, vv, marker="o", color="#d62728", label="model")
         pattern = re.compile(rf"^baseline_(.+)_{re.escape(val_metric)}$")
-        for key in sorted({k for r in rows for k in r if pattern.match(k)}):
+        for i, key in enumerate(sorted({k for r in rows for k in r if pattern.match(k)})):
             bs, bv = _finite(rows, key)
             if bv:
-                right.axhline(bv[-1], linestyle="--", linewidth=1, label=pattern.match(key).group(1))  # type: ignore[union-attr]
+                right.axhline(bv[-1], linestyle="--", linewidth=1, color=f"C{i % 9 + 1}" if i % 9 + 1 != 3 else "C9",
+                              label=pattern.match(key).group(1))  # type: ignore[union-attr]
         right.legend(fontsize=7)
     right.set(title=f"validation: {val_metric or 'none recorded'}", xlabel="step")
     fig.tight_layout()

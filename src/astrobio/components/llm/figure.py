@@ -41,14 +41,14 @@ def draw(folder: Path) -> Any:
     import matplotlib.pyplot as plt
 
     wrap = lambda text, width: "\n".join(textwrap.wrap(str(text), width)) or "(empty)"  # noqa: E731
-    cells = [[wrap(q, 38), wrap(t, 18), wrap(a, 22), wrap(b, 22)]
+    cells = [[wrap(q, 40), wrap(t, 20), wrap(a, 26), wrap(b, 26)]
              for q, t, a, b in zip(arrays["question"], arrays["truth"], arrays["tuned"], arrays["base"])]
-    fig, ax = plt.subplots(figsize=(11, 0.9 + 0.8 * len(cells)))
+    fig, ax = plt.subplots(figsize=(11, 1 + 1.1 * len(cells)))
     ax.axis("off")
     table = ax.table(cellText=cells, colLabels=["held-out question", "true answer", "tuned (LoRA + soft prompt)", "base model"],
                      loc="center", cellLoc="left", colWidths=[0.4, 0.18, 0.21, 0.21])
     table.auto_set_font_size(False)
     table.set_fontsize(7)
-    table.scale(1, 3.2)
+    table.scale(1, 4.5)
     ax.set_title("held-out questions: tuned vs base answers", fontsize=9)
     return fig
