@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup lock run test test-all faults bench audit clean
+.PHONY: setup lock browser run test test-all faults bench audit clean
 
 LOCKS := requirements/build.lock requirements/base.lock requirements/dev.lock
 
@@ -39,11 +39,17 @@ lock: setup
 run: setup
 	OMP_NUM_THREADS=1 $(BIN)/astrobio run --config configs/smoke.yaml
 
+# Headless Chromium for the report's browser test (tests/report/test_browser.py); apt-get only
+# when chromium or its driver is missing (CI runs as root).
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; }
+
 # The lean CI set: everything not marked slow.
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-all: setup
+test-all: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fault-injection suite alone (it also runs inside `make test`), its table written as JSON.

@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -166,25 +166,55 @@ def run_cmd(
 
 
 def _run(config: Path | None, overrides: list[str], output: Path | None, phases: str) -> None:
+    import json
+
     from astrobio.config import load_config
     from astrobio.errors import RuntimeFailure
+    from astrobio.phases.interrupt import Terminated
     from astrobio.phases.run import RUN_FILE, parse_phase_range, run_phases
+    from astrobio.report.summary import SummaryRow
+    from astrobio.report.terminal import print_summary
 
     cfg = load_config(config, overrides)
     _, last = parse_phase_range(phases)
     out = output or Path(cfg.run.output_root)
-    summaries, error = run_phases(cfg, out, last, dict(os.environ))
-    for phase in summaries:
-        print(f"\nphase {phase.number} {phase.name}: {phase.status} ({phase.seconds or 0:.1f} s)")
-        for name, info in phase.components.items():
-            held_out = {k: v for k, v in info["metrics"].items() if "test_" in k and isinstance(v, (int, float))}
-            if held_out:
-                print_table(metrics_table(f"{name} (phase {phase.number})", held_out))
-    print(f"\nsummary: {out / RUN_FILE}")
+    def summary() -> dict[str, Any]:
+        run = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+        print_summary(run, [SummaryRow(**row) for row in run["summary"]], sys.stdout)
+        return run
+
+    try:
+        summaries, error = run_phases(cfg, out, last, dict(os.environ))
+    except Terminated:
+        summary()  # where the interrupted run stands; rerunning resumes it
+        raise
+    run = summary()
     if error:
         failed = next((p for p in summaries if p.status == "failed"), None)
         where = f"phase {failed.number} {failed.name} " if failed else ""
-        raise RuntimeFailure(f"{where}failed: {error}; logs under {out}, summary in {out / RUN_FILE}")
+        raise RuntimeFailure(f"{where}failed: {error}; logs in {run['logs']}, report {run['report']}")
+
+
+@app.command("report")
+def report_cmd(
+    target: Annotated[str, typer.Argument(help="run folder (holds run.json), run id, or store URI .../runs/<run_id>")],
+    store: Annotated[Optional[str], typer.Option("--store", help="store URI to look a run id up in (default: the config's)")] = None,
+    config: ConfigOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="HTML file (default: report.html in the run folder, else report-<run_id>.html)")] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the self-contained HTML report of a finished (or failed) run."""
+    def body() -> None:
+        from astrobio.config import load_config
+        from astrobio.report.build import write_report
+        from astrobio.report.locate import locate_run
+
+        cfg = load_config(config, [])
+        run, default_path, workdirs = locate_run(target, store or cfg.store.uri, Path(cfg.run.output_root), dict(os.environ))
+        path = write_report(run, output or default_path, dict(os.environ), workdirs)
+        print(f"report: {path}")
+
+    guarded(body, debug)
 
 
 def raise_usage(message: str) -> None:

@@ -63,6 +63,12 @@ class ComponentSpec:
     # the artifact folder; called once with the final (best) model, before publishing.
     export_artifact: Callable[[torch.nn.Module, TrainData, Path], None] | None = None
     on_step_end: Callable[[torch.nn.Module, int], None] | None = None
+    # Optional, for the run report (both in `components/<name>/figure.py`): `figure_data` saves the
+    # few arrays the component's figure needs (`figure_data.npz`, kept small) into the artifact
+    # folder with the final model; `figure(artifact_dir)` draws them as a matplotlib Figure, or
+    # returns None when the artifact holds none. `figure` must not need torch or the weights.
+    figure_data: Callable[[torch.nn.Module, TrainData, Path], None] | None = None
+    figure: Callable[[Path], Any] | None = None
 
 
 # name -> module holding `SPEC`; imported lazily so `astrobio components` stays fast.

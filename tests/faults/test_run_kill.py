@@ -47,6 +47,22 @@ def start_run(tmp: Path, log_name: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def step_logs(tmp: Path) -> dict[Path, int]:
+    """Sizes of the run's per-step log files: every run of the same run id appends to them."""
+    return {p: p.stat().st_size for p in (tmp / "out" / RUN_ID / "logs").glob("*.log")}
+
+
+def run_text(tmp: Path, log_name: str, before: dict[Path, int]) -> str:
+    """What one run wrote: its terminal output, then what it appended to each step log (the
+    trainings' own lines live there since `astrobio run` keeps the terminal to events)."""
+    parts = [(tmp / log_name).read_text(errors="replace")]
+    for path in sorted((tmp / "out" / RUN_ID / "logs").glob("*.log")):
+        with path.open("rb") as handle:
+            handle.seek(before.get(path, 0))
+            parts.append(handle.read().decode(errors="replace"))
+    return "\n".join(parts)
+
+
 def await_condition(what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes], deadline_s: float = 120) -> None:
     """Poll `check` until true; fail if the run exits first or the deadline passes."""
     deadline = time.monotonic() + deadline_s
@@ -122,6 +138,7 @@ def test_run_killed_within_and_between_phases_resumes_without_redoing_work(tmp_p
     done_before_b = completes(store)
 
     # (c) SIGTERM to `astrobio run` alone, as `kill PID` sends it, once graph_vae trained on from its checkpoint
+    before2 = step_logs(tmp_path)
     second = start_run(tmp_path, "run2.log")
     await_condition("a checkpoint after the resume", lambda: max(checkpoint_steps(tmp_path)) > at_kill, second)
     tree = len(session_processes(second.pid))
@@ -129,7 +146,7 @@ def test_run_killed_within_and_between_phases_resumes_without_redoing_work(tmp_p
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=90) == 143
     left = session_processes(second.pid)
-    log2 = (tmp_path / "run2.log").read_text(errors="replace")
+    log2 = run_text(tmp_path, "run2.log", before2)
     assert not left, f"orphans after SIGTERM to astrobio run: {left}"
     assert resumed_at(log2, tmp_path) == at_kill and min(trained_steps(log2)) > at_kill
     at_term = max(checkpoint_steps(tmp_path))  # the trainer saves at the step the signal reached it
@@ -138,10 +155,11 @@ def test_run_killed_within_and_between_phases_resumes_without_redoing_work(tmp_p
     assert "SIGTERM" in error and "killed" not in error, error  # the trainer exited by itself, within the grace
 
     # (a) SIGKILL between phases: the rerun is killed the moment phase 1's last artifact is COMPLETE
+    before3 = step_logs(tmp_path)
     third = start_run(tmp_path, "run3.log")
     await_condition("phase 1 complete", lambda: phase1 <= set(completes(store)), third)
     killed_a = kill_group(third)
-    log3 = (tmp_path / "run3.log").read_text(errors="replace")
+    log3 = run_text(tmp_path, "run3.log", before3)
     after_a = completes(store)
     assert set(after_a) == phase1, "phase 2 finished before the kill: not a kill between phases"
     assert resumed_at(log3, tmp_path) == at_term
@@ -150,9 +168,10 @@ def test_run_killed_within_and_between_phases_resumes_without_redoing_work(tmp_p
         assert after_a[prefix] == mtime, f"{prefix} was redone after a kill within phase 1"
 
     # the same command again: phase 1 reused, phase 2 trained, a complete run.json
+    before4 = step_logs(tmp_path)
     fourth = start_run(tmp_path, "run4.log")
     assert fourth.wait(timeout=180) == 0, (tmp_path / "run4.log").read_text(errors="replace")[-3000:]
-    log4 = (tmp_path / "run4.log").read_text(errors="replace")
+    log4 = run_text(tmp_path, "run4.log", before4)
     final = completes(store)
     reused = [c for c in PHASE1 if f"pretrain/{c} is already complete; reusing it" in log4]
     assert reused == list(PHASE1) and not trained_steps(log4)

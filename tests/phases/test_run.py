@@ -3,6 +3,7 @@ reusing every complete artifact instead of training it again (fast train stub, r
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -25,9 +26,18 @@ def test_failed_phase_stops_the_run_then_the_rerun_resumes(tmp_path, monkeypatch
     monkeypatch.setenv("FAKE_TRAIN_FAIL", "fusion")
     store = tmp_path / "store"
     cfg = load_config(DEFAULT_CONFIG, [f"store.uri={store}", "run.run_id=r1"])
-    phases, error = run_phases(cfg, tmp_path / "out", 5, dict(os.environ))
+    printed = io.StringIO()
+    phases, error = run_phases(cfg, tmp_path / "out", 5, dict(os.environ), stream=printed)
     assert error and "train-fusion" in error
     run = json.loads((tmp_path / "out" / "run.json").read_text())
+    lines = printed.getvalue().splitlines()  # off a terminal: one line per event, no KFP output
+    assert lines[0] == "phase 1 pretrain: started" and lines[-1].startswith("phase 2 integrate: FAILED")
+    assert len(lines) == 2 + 2 * 4 + 1 + 2 + 1 and not any("executor" in line.lower() for line in lines)
+    assert run["failed_step"]["task"] == "train-fusion"
+    assert "fake training of fusion failed on purpose" in run["failed_step"]["tail"]
+    assert (tmp_path / "out" / "r1" / "logs" / "train-fusion.log").is_file()
+    assert "Run failed" in (tmp_path / "out" / "r1" / "report.html").read_text()
+    assert [row["component"] for row in run["summary"]] == ["graph_vae", "datacube", "spectra", "causal", "fusion", "llm", "galactic"]
     assert [p["status"] for p in run["phases"]] == ["complete", "failed", "not_started", "not_started", "not_started"]
     assert run["phases"][0]["components"]["graph_vae"]["metrics"]["test_auc"] == 0.88
     first = completes(store)

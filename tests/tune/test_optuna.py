@@ -117,9 +117,12 @@ def test_values_a_complete_trial_already_ran_are_not_trained_again(tmp_path):
     params = [{"path": "optim.lr", "type": "categorical", "values": [0.01]}]
     tc = load_tune_config(write_config(tmp_path, tune_tree(**{"tune.parameters": params, "tune.budget": {"trials": 3}})))
     notes: list[str] = []
-    result = run_study(tc, tmp_path / "study", python=_stand_in(tmp_path, "val_auc=0.625\nval_ap=0.5"), note=notes.append)
+    told: list[tuple[str, float | None]] = []  # what the terminal's trial bar hears: every trial, reused ones too
+    result = run_study(tc, tmp_path / "study", python=_stand_in(tmp_path, "val_auc=0.625\nval_ap=0.5"), note=notes.append,
+                       told=lambda state, value: told.append((state, value)))
     trials = _trials(result.output)
     assert [t.state.name for t in trials] == ["COMPLETE"] * 3 and [t.value for t in trials] == [0.625] * 3
+    assert told == [("complete", 0.625)] * 3
     assert trials[1].user_attrs["note"] == "same values as trial 0: not run again"
     assert sorted(p.name for p in result.output.glob("trial-*") if p.is_dir()) == ["trial-0"]  # one training, not three
     assert sum("reused its val_auc" in n for n in notes) == 2

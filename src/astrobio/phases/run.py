@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from astrobio.config import AstrobioConfig
+from astrobio.config.schema import COMPONENT_FIELDS
 from astrobio.errors import AstrobioError, UsageError
-from astrobio.phases.graph import PHASES
+from astrobio.phases.graph import PHASES, phase_of_component
 from astrobio.phases.interrupt import Terminated, forward_sigterm
+from astrobio.phases.watch import RunWatcher
+from astrobio.pipeline.kfp_components import kfp_component_name
+from astrobio.pipeline.step_logs import log_path, tail
+from astrobio.report.build import REPORT_FILE, write_report
+from astrobio.report.summary import summary_rows
 from astrobio.store import KeyNotFound, artifact_prefix, is_complete, join_key, open_store
 from astrobio.trainer.atomic import write_text_atomic
 
@@ -84,19 +91,44 @@ def summarise(cfg: AstrobioConfig, env: dict[str, str], last: int, task_seconds:
     return out
 
 
-def write_run_json(path: Path, cfg: AstrobioConfig, phases: list[PhaseSummary], seconds: float,
-                   error: str | None, runner: str) -> None:
+def write_run_json(paths: list[Path], cfg: AstrobioConfig, phases: list[PhaseSummary], seconds: float,
+                   error: str | None, runner: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the run's record (phases, the summary table, where logs and report are) to every path."""
     data = {"run_id": cfg.run.effective_run_id, "store": cfg.store.uri, "runner": runner,
             "wall_seconds": round(seconds, 2), "error": error,
-            "phases": [p.__dict__ for p in phases]}
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+            "phases": [p.__dict__ for p in phases], **(extra or {})}
+    data["summary"] = [row.to_dict() for row in summary_rows(data["phases"])]
+    for path in paths:
+        write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+    return data
 
 
-def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]) -> tuple[list[PhaseSummary], str | None]:
-    """Run phases 1..`last` locally; always write `output/run.json`, also after a failure.
+def _totals(cfg: AstrobioConfig, last: int) -> dict[str, int | None]:
+    """Optimizer steps each component of phases 1..last trains for (None: not a training)."""
+    names = [name for phase in PHASES if phase.number <= last for name in phase.components]
+    return {name: cfg.component(name).trainer.max_steps if name in COMPONENT_FIELDS else None for name in names}
 
+
+def failed_step(watcher: RunWatcher, log_dir: Path, lines: int = 15) -> dict[str, Any] | None:
+    """The step that failed: its component, log file and the last lines of that log."""
+    track = next((t for t in watcher.tracks.values() if t.state == "FAILED"), None)
+    if track is None:
+        return None
+    task = kfp_component_name(track.component)
+    return {"task": task, "component": track.component, "phase": track.phase.name,
+            "log": str(log_path(log_dir, task)), "tail": tail(log_path(log_dir, task), lines, f"{track.component}: running ")}
+
+
+def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str],
+               stream: TextIO | None = None, live: bool | None = None) -> tuple[list[PhaseSummary], str | None]:
+    """Run phases 1..`last` locally; write run.json and the HTML report, also after a failure.
+
+    The run folder is `output/<run_id>/`: each training's working folder, `logs/<step>.log` (all
+    that KFP and the trainings print), `run.json` and `report.html`; `output/run.json` is a copy
+    naming the latest run. `stream` (default stdout) gets the progress: a live table when `live`
+    (default: when it is a terminal), else one line per event.
     A SIGTERM stops the run cleanly (`forward_sigterm`): the training in progress checkpoints, run.json
-    is written, then `Terminated` (exit 143) is raised.
+    is written, then `Terminated` (exit 143) is raised; `astrobio report` writes its report later.
     """
     from astrobio.pipeline.local_run import absolute_store_uri, run_pipeline_locally
 
@@ -104,22 +136,36 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
     cfg = cfg.model_copy(update={
         "run": cfg.run.model_copy(update={"output_root": str(output)}),
         "store": cfg.store.model_copy(update={"uri": absolute_store_uri(cfg.store.uri)})})
-    open_store(cfg.store.uri, env).check()
-    output.mkdir(parents=True, exist_ok=True)
+    store = open_store(cfg.store.uri, env)
+    store.check()
+    run_dir = output / cfg.run.effective_run_id
+    log_dir = run_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stream = stream or sys.stdout
+    run_id = cfg.run.effective_run_id
+
+    def metrics_of(name: str) -> dict[str, Any]:
+        return read_metrics(store, artifact_prefix(run_id, phase_of_component(name).name, name))
+
+    watcher = RunWatcher(run_dir, log_dir, _totals(cfg, last), metrics_of, stream,
+                         stream.isatty() if live is None else live)
     started = time.monotonic()
     error: str | None = None
-    task_seconds: dict[str, float] = {}
     terminated: Terminated | None = None
     try:
-        with forward_sigterm():
-            result = run_pipeline_locally(cfg, output, last)
-        task_seconds = {t.name: t.seconds for t in result.tasks}
+        with forward_sigterm(), watcher:
+            run_pipeline_locally(cfg, output, last, log_dir, watcher.event)
     except Terminated as exc:
         error, terminated = str(exc), exc
     except AstrobioError as exc:
         error = str(exc)
+    task_seconds = watcher.seconds()
     phases = summarise(cfg, env, last, task_seconds)
-    write_run_json(output / RUN_FILE, cfg, phases, time.monotonic() - started, error, "kfp.local SubprocessRunner")
+    extra = {"run_dir": str(run_dir), "logs": str(log_dir), "report": str(run_dir / REPORT_FILE),
+             "failed_step": failed_step(watcher, log_dir) if error else None}
+    data = write_run_json([output / RUN_FILE, run_dir / RUN_FILE], cfg, phases, time.monotonic() - started, error,
+                          "kfp.local SubprocessRunner", extra)
     if terminated is not None:
-        raise terminated  # exit 143 once run.json says where the run stopped
+        raise terminated  # exit 143 once run.json says where the run stopped (no report: the grace period is short)
+    write_report(data, run_dir / REPORT_FILE, env, workdirs=run_dir)
     return phases, error

@@ -48,6 +48,7 @@ def train_step(component: str, run_id: str, config_yaml: str, store_uri: str, mo
     from astrobio.errors import AstrobioError
     from astrobio.pipeline.launcher import report_failure_and_exit, run_train_step
     from astrobio.pipeline.report import log_metrics, step_report_html
+    from astrobio.report.build import step_figures_html
 
     try:
         result = run_train_step(component=component, run_id=run_id, config_yaml=config_yaml,
@@ -56,7 +57,8 @@ def train_step(component: str, run_id: str, config_yaml: str, store_uri: str, mo
         report_failure_and_exit(exc)
     log_metrics(metrics, result.metrics)
     with open(report.path, "w", encoding="utf-8") as handle:
-        handle.write(step_report_html(result))
+        handle.write(step_report_html(result, step_figures_html(result.component, result.phase, result.artifact_uri,
+                                                                result.metrics, os.environ)))
     return collections.namedtuple("Outputs", ["artifact_uri"])(result.artifact_uri)
 
 

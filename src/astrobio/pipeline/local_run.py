@@ -19,15 +19,16 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from astrobio.config import AstrobioConfig, to_yaml
 from astrobio.errors import RuntimeFailure
+from astrobio.pipeline.step_logs import StepEvent, StepLogRouter
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 KFP_LOCAL_DIR = "kfp-local"
@@ -54,22 +55,6 @@ class LocalRunResult:
         return next((t.artifact_uri for t in self.tasks if t.name == task_name), None)
 
 
-class _Tee:
-    """Pass output through, remembering the steps' `error:` lines for a one-line failure message."""
-
-    def __init__(self, target: TextIO) -> None:
-        self.target, self.errors = target, []
-
-    def write(self, text: str) -> int:
-        for line in text.splitlines():
-            if line.strip().startswith("error:"):
-                self.errors.append(line.strip())
-        return self.target.write(text)
-
-    def flush(self) -> None:
-        self.target.flush()
-
-
 def absolute_store_uri(uri: str) -> str:
     """A local store path made absolute (steps and reports then name one unambiguous folder)."""
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", uri):
@@ -92,9 +77,13 @@ def _collect(run_dir: Path, started: float) -> list[LocalTask]:
     return tasks
 
 
-def run_pipeline_locally(cfg: AstrobioConfig, workdir: Path, last_phase: int | None = None) -> LocalRunResult:
+def run_pipeline_locally(cfg: AstrobioConfig, workdir: Path, last_phase: int | None = None,
+                         log_dir: Path | None = None,
+                         on_event: Callable[[StepEvent], None] | None = None) -> LocalRunResult:
     """Run `build_pipeline(cfg)` under kfp.local in mode `local`; KFP outputs go to `workdir/kfp-local`.
 
+    Everything kfp.local and the steps print goes to one log file per step under `log_dir`
+    (default `workdir/logs`), not to the terminal; `on_event` hears each step start and end.
     Raises RuntimeFailure naming the failed step and its `error:` line if any step fails.
     """
     from kfp import local
@@ -106,17 +95,19 @@ def run_pipeline_locally(cfg: AstrobioConfig, workdir: Path, last_phase: int | N
     before = set(root.iterdir())
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
     pipeline = build_pipeline(cfg, last_phase)
-    tee = _Tee(sys.stdout)
+    router = StepLogRouter(log_dir or Path(workdir).absolute() / "logs", on_event or (lambda event: None))
     started = time.time()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(tee):  # type: ignore[type-var]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(router):  # type: ignore[type-var]
         warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
         try:
             pipeline(run_id=cfg.run.effective_run_id, config_yaml=to_yaml(cfg),
                      store_uri=absolute_store_uri(cfg.store.uri), mode="local")
         except RuntimeError as exc:
             # the failed command's own error line (if any), then the step's
-            detail = f" ({'; '.join(dict.fromkeys(tee.errors[-2:]))})" if tee.errors else ""
+            detail = f" ({'; '.join(dict.fromkeys(router.errors[-2:]))})" if router.errors else ""
             raise RuntimeFailure(f"local pipeline run failed: {_ANSI.sub('', str(exc))}{detail}") from None
+        finally:
+            router.close()
     new = sorted(set(root.iterdir()) - before)
     run_dir = new[-1] if new else root
     return LocalRunResult(run_dir, _collect(run_dir, started), round(time.time() - started, 2))

@@ -351,4 +351,9 @@ def write_artifact(job: TrainJob, model: torch.nn.Module, data_obj: TrainData, m
     write_text_atomic(folder / "model_card.md", render_card_markdown(card))
     if job.spec.export_artifact is not None:
         job.spec.export_artifact(model, data_obj, folder)
+    if job.spec.figure_data is not None:
+        job.spec.figure_data(model, data_obj, folder)
+    history = job.output_dir / "metrics.jsonl"
+    if history.is_file():  # the training curves travel with the artifact (the report reads them from the store)
+        write_text_atomic(folder / "metrics.jsonl", history.read_text(encoding="utf-8"))
     return folder

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from collections.abc import Iterable, Iterator
+from typing import TextIO, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+T = TypeVar("T")
 
 
 class ProgressReporter:
@@ -53,3 +56,18 @@ class ProgressReporter:
         if self._rich is not None:
             self._rich.stop()
             self._rich = None
+
+
+def track_data(items: Iterable[T], total: int, label: str, stream: TextIO | None = None) -> Iterator[T]:
+    """Iterate `items`, with a rich bar on a terminal (data generation before training can take a
+    minute: clero climates, lazuli-exo spectra); elsewhere silent, so logs and Katib's stdout stay clean."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        yield from items
+        return
+    with Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(file=stream), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)

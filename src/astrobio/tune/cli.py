@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shlex
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -67,7 +68,14 @@ def _tune(config: Path, backend: str, sets: list[str], output: Path | None, dry_
         typer.echo(f"# {tc.tune.budget.trials} trials of {tc.tune.component}, study folder {folder}; each runs:")
         typer.echo(shlex.join(argv))
         return
-    result = run_study(tc, output)
+    if sys.stderr.isatty():
+        from astrobio.tune.progress import TrialProgress
+
+        objective = tc.tune.objective
+        with TrialProgress(tc.tune.budget.trials, objective.metric, objective.goal == "max") as bar:
+            result = run_study(tc, output, note=bar.note, told=bar.told)
+    else:
+        result = run_study(tc, output)
     print_table(result.table)
     typer.echo(f"study: {result.output} (rerun the same command to continue it)")
     typer.echo(f"history plot: {result.plot}")

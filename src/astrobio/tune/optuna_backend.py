@@ -14,7 +14,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,8 @@ from astrobio.tune.optuna_study import Note, enqueue_config_values, finished_cou
 from astrobio.tune.report import results_table, write_history_plot
 from astrobio.tune.trial_runner import TrialOutcome, TrialProcess, run_trial
 
+Told = Callable[[str, "float | None"], None]
+"""Hears each trial outcome as it is recorded: (complete | pruned | failed, objective or None)."""
 BASE_FILE = "trial-base.yaml"
 BEST_FILE = "best.yaml"
 
@@ -82,8 +84,9 @@ class StudyRunner:
     """Launches trials (up to `budget.parallel` at once), feeds their metrics to Optuna, records outcomes."""
 
     def __init__(self, tc: TuneConfig, output: Path, study: Any, *, python: str, env: dict[str, str], note: Note,
-                 poll_s: float, grace_s: float, inputs: Sequence[str] = ()) -> None:
+                 poll_s: float, grace_s: float, inputs: Sequence[str] = (), told: Told | None = None) -> None:
         self.tc, self.output, self.study, self.python, self.env, self.note = tc, output, study, python, env, note
+        self.told = told or (lambda state, value: None)
         self.inputs = list(inputs)
         self.poll_s, self.grace_s = poll_s, grace_s
         self.active: dict[int, TrialProcess] = {}
@@ -143,6 +146,7 @@ class StudyRunner:
         if outcome.state == "complete" and not math.isfinite(outcome.value or 0.0):
             outcome = TrialOutcome("failed", None, outcome.printed, f"{metric} is not finite", outcome.returncode,
                                    outcome.seconds, outcome.reports)
+        self.told(outcome.state, outcome.value if outcome.state == "complete" else None)
         if outcome.state == "complete":
             self.study.tell(trial, outcome.value)
             self.note(f"trial {trial.number} complete: {metric}={outcome.value:.6g} ({params}) in {outcome.seconds:.1f}s")
@@ -166,6 +170,7 @@ class StudyRunner:
         trial.set_user_attr("note", f"same values as trial {earlier.number}: not run again")
         trial.set_user_attr("seconds", 0.0)
         self.study.tell(trial, earlier.value)
+        self.told("complete", earlier.value)
         self.note(f"trial {trial.number} has the values of trial {earlier.number}: reused its {self.tc.tune.objective.metric}")
         return True
 
@@ -248,7 +253,8 @@ def write_best_yaml(tc: TuneConfig, trial: Any, output: Path) -> Path:
 
 
 def run_study(tc: TuneConfig, output: Path | None = None, *, python: str = sys.executable, note: Note = _stderr,
-              env: Mapping[str, str] | None = None, poll_s: float = 0.2, grace_s: float = 15.0) -> StudyResult:
+              env: Mapping[str, str] | None = None, poll_s: float = 0.2, grace_s: float = 15.0,
+              told: Told | None = None) -> StudyResult:
     """Run (or continue) the study of `tc`; returns where its outputs are and its best trial."""
     check_declared_metrics(tc)
     output = (output or default_output(tc)).resolve()
@@ -261,7 +267,7 @@ def run_study(tc: TuneConfig, output: Path | None = None, *, python: str = sys.e
         enqueue_config_values(tc, study, note)
     trial_env = _trial_env(tc.tune.budget.parallel, env)
     runner = StudyRunner(tc, output, study, python=python, env=trial_env, note=note, poll_s=poll_s, grace_s=grace_s,
-                         inputs=upstream_inputs(tc, output, trial_env))
+                         inputs=upstream_inputs(tc, output, trial_env), told=told)
     try:
         runner.run()
     finally:

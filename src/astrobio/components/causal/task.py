@@ -29,6 +29,7 @@ from astrobio.components.causal.counterfactual import counterfactual, squared_er
 from astrobio.components.causal.data import CausalData, build_data
 from astrobio.components.causal.graphs import is_dag, num_edges, precision_recall, project_to_dag, shd, threshold_graph
 from astrobio.components.causal.model import NotearsBase, acyclicity, build_notears
+from astrobio.components.causal import figure
 from astrobio.registry import ComponentSpec
 
 
@@ -120,4 +121,6 @@ SPEC = ComponentSpec(
     description="NOTEARS causal world model (linear or MLP SEM) with physics priors and counterfactuals; "
                 "judged by SHD/precision/recall vs PC and the empty graph, and counterfactual RMSE on a planetary SCM",
     supports_ddp=False,
+    figure_data=figure.save,
+    figure=figure.draw,
 )

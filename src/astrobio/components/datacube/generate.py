@@ -24,6 +24,7 @@ from astrobio.components.datacube.config import (
 )
 from astrobio.components.npz_input import read_npz
 from astrobio.errors import UsageError
+from astrobio.trainer.progress import track_data
 
 CHUNK = 256  # planets per clero call: bounds peak memory (clero materialises all 53 fields)
 
@@ -81,7 +82,7 @@ def run_clero(params: np.ndarray, channels: list[str], gcm: str, device: str) ->
     out = np.empty((len(params), len(channels), h, w), dtype=np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # extended-domain notices: ranges are checked already
-        for start in range(0, len(params), CHUNK):
+        for start in track_data(range(0, len(params), CHUNK), -(-len(params) // CHUNK), "clero climates"):
             part = params[start:start + CHUNK]
             inputs = {name: part[:, i] for i, name in enumerate(PARAM_NAMES)} | {"GCM": [gcm] * len(part)}
             flat = emu.predict(inputs, fields=channels, unpack=False)

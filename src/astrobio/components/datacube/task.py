@@ -25,6 +25,7 @@ from astrobio.components.datacube.baselines import channel_sse, fit_linear, near
 from astrobio.components.datacube.config import DatacubeConfig
 from astrobio.components.datacube.data import DatacubeData, build_data
 from astrobio.components.datacube.model import DatacubeSurrogate
+from astrobio.components.datacube import figure
 from astrobio.registry import ComponentSpec
 
 
@@ -123,4 +124,6 @@ SPEC = ComponentSpec(
     image="astrobio/datacube",
     description="CNN-ViT hybrid surrogate of clero's exoplanet climate fields (planet parameters -> "
                 "32x64 maps); held-out RMSE vs nearest-neighbour and linear baselines",
+    figure_data=figure.save,
+    figure=figure.draw,
 )

@@ -34,6 +34,7 @@ from astrobio.components.causal.scm import REFERENCE, VARIABLES, PlanetarySCM
 from astrobio.components.datacube.config import PARAM_NAMES as CLERO_PARAMS, LOG_PARAMS, VALID_DOMAIN
 from astrobio.components.fusion.config import PLANET_PARAMS, FusionDataConfig
 from astrobio.errors import UsageError
+from astrobio.trainer.progress import track_data
 
 PARAM_NAMES: tuple[str, ...] = PLANET_PARAMS
 assert PARAM_NAMES[:len(CLERO_PARAMS)] == CLERO_PARAMS  # clero reads the first eight columns
@@ -156,7 +157,7 @@ def spectra_and_snr(cfg: FusionDataConfig, params: np.ndarray, layout: Layout) -
     spectra = np.empty((len(params), layout.bins))
     snr = np.empty(len(params))
     noise = np.full(REFERENCE_BINS, cfg.biosig_noise_ppm)
-    for i in range(len(params)):
+    for i in track_data(range(len(params)), len(params), "lazuli-exo spectra"):
         try:
             depth, _ = transmission_depth(native, T_eq_K=float(t_eq[i]), R_p_RJ=float(radius_m[i] / JUPITER_RADIUS_M),
                                           M_p_MJ=float(mass_kg[i] / JUPITER_MASS_KG), R_s_RSun=float(r_star[i]),

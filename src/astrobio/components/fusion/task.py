@@ -23,6 +23,7 @@ from astrobio.components.fusion.config import FusionConfig
 from astrobio.components.fusion.data import SPLITS, FusionData, build_data
 from astrobio.components.fusion.model import FusionNet, build_fusion_net
 from astrobio.components.fusion.planets import CLASS_NAMES, PARAM_NAMES
+from astrobio.components.fusion import figure
 from astrobio.registry import ComponentSpec
 from astrobio.trainer.checkpoint import save_weights
 
@@ -108,4 +109,6 @@ SPEC = ComponentSpec(
                 "accuracy vs the best single modality and the majority class",
     upstream=("graph_vae", "datacube", "spectra", "causal"),
     export_artifact=export_artifact,
+    figure_data=figure.save,
+    figure=figure.draw,
 )

@@ -26,6 +26,7 @@ from astrobio.components.galactic import baselines
 from astrobio.components.galactic.config import GalacticConfig
 from astrobio.components.galactic.data import GalacticData, build_data
 from astrobio.components.galactic.model import FederatedFusion, on_step_end
+from astrobio.components.galactic import figure
 from astrobio.registry import ComponentSpec
 from astrobio.trainer.checkpoint import load_weights, save_weights
 
@@ -102,4 +103,6 @@ SPEC = ComponentSpec(
     upstream=("fusion",),
     export_artifact=export_artifact,
     on_step_end=on_step_end,
+    figure_data=figure.save,
+    figure=figure.draw,
 )

@@ -15,6 +15,7 @@ from astrobio.components.graph_vae.baselines import average_precision, baseline_
 from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.components.graph_vae.data import GraphBatch, GraphVAEData, build_data
 from astrobio.components.graph_vae.model import GraphVAE, kl_loss, recon_loss
+from astrobio.components.graph_vae import figure
 from astrobio.registry import ComponentSpec
 
 
@@ -83,4 +84,6 @@ SPEC = ComponentSpec(
     image="astrobio/graph-vae",
     description="variational graph auto-encoder over cobra metabolic networks; held-out link "
                 "prediction AUC/AP vs common neighbours, Adamic-Adar and L3",
+    figure_data=figure.save,
+    figure=figure.draw,
 )

@@ -28,6 +28,7 @@ from astrobio.components.llm.config import LLMConfig
 from astrobio.components.llm.data import LLMData, build_data
 from astrobio.components.llm.model import SoftPromptLM, build_model
 from astrobio.components.llm.text import is_close, parse_number
+from astrobio.components.llm import figure
 from astrobio.registry import ComponentSpec
 from astrobio.trainer.atomic import write_text_atomic
 
@@ -132,4 +133,6 @@ SPEC = ComponentSpec(
     supports_ddp=True,
     upstream=("fusion",),
     export_artifact=export_artifact,
+    figure_data=figure.save,
+    figure=figure.draw,
 )

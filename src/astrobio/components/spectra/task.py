@@ -18,6 +18,7 @@ from astrobio.components.spectra.baseline import idw_interpolate, rmse
 from astrobio.components.spectra.config import SpectraConfig
 from astrobio.components.spectra.data import SpectraData, build_data
 from astrobio.components.spectra.model import SpectraDiffusion
+from astrobio.components.spectra import figure
 from astrobio.registry import ComponentSpec
 
 
@@ -80,4 +81,6 @@ SPEC = ComponentSpec(
     image="astrobio/spectra",
     description="conditional diffusion (diffusers UNet1D, DDPM training, DDIM sampling) over lazuli-exo "
                 "transmission spectra given (T, [M/H], C/O); judged against k-NN interpolation of the training set",
+    figure_data=figure.save,
+    figure=figure.draw,
 )
