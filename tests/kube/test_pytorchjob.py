@@ -41,13 +41,13 @@ def test_gpu_shape():
     job = render_pytorchjob(variant("gpu"), "graph_vae")
     assert set(replicas(job)) == {"Master", "Worker"}
     assert replicas(job)["Master"]["replicas"] == 1 and replicas(job)["Worker"]["replicas"] == 1
-    assert all(r["restartPolicy"] == "OnFailure" for r in replicas(job).values())
+    assert all(r["restartPolicy"] == "ExitCode" for r in replicas(job).values())
     assert job["spec"]["nprocPerNode"] == "1"
     c = container(job)
     assert c["name"] == "pytorch" and c["image"] == "ghcr.io/astrobio/graph-vae:0.1.0"
     assert c["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert c["resources"]["requests"] == {"cpu": "4", "memory": "16Gi"}
-    assert c["command"] == ["torchrun"] and c["args"][:5] == ["--module", "astrobio", "train", "--component", "graph_vae"]
+    assert c["command"] == ["python", "-m", "astrobio.torchrun"] and c["args"][:5] == ["--module", "astrobio", "train", "--component", "graph_vae"]
     assert {"name": "PET_RDZV_CONF", "value": "timeout=900"} in c["env"]
     spec = pod(job)
     assert spec["tolerations"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}]

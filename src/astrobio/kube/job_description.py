@@ -4,9 +4,10 @@ Image, command, environment, resources, GPU placement, volumes and security sett
 here once, so a PyTorchJob and a Kubeflow Trainer v2 TrainJob of the same config cannot disagree.
 Everything is a pure function of the config: no cluster, no environment variables, no clock.
 
-The container runs `torchrun -m astrobio train ...`: the training operator (v1) and Kubeflow
-Trainer (v2) both hand torchrun its topology through `PET_*` variables (nodes, node rank, master
-address), and torchrun gives each process the RANK/LOCAL_RANK/WORLD_SIZE/MASTER_* the trainer reads.
+The container runs `python -m astrobio.torchrun -m astrobio train ...` (torchrun with the failed
+rank's exit code, see `astrobio/torchrun.py`): the training operator (v1) and Kubeflow Trainer (v2)
+both hand torchrun its topology through `PET_*` variables (nodes, node rank, master address), and
+torchrun gives each process the RANK/LOCAL_RANK/WORLD_SIZE/MASTER_* the trainer reads.
 """
 
 from __future__ import annotations
@@ -43,13 +44,17 @@ from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS,
 
 OUTPUT_DIR = f"{WORKDIR}/output"
 """--output in the pod: inside the `work` emptyDir, so a container restarted by restartPolicy
-OnFailure finds its checkpoints and resumes (a rescheduled pod starts from the artifact store's view)."""
+finds its checkpoints; a new pod (restartPolicy ExitCode, rescheduling) resumes from the checkpoints
+mirrored to the artifact store."""
 WRITABLE_DIRS = (("work", WORKDIR), ("tmp", "/tmp"), ("home", IMAGE_HOME))
 """The only writable places of a training container, each an emptyDir: the root filesystem is
 read-only. `work` is the working directory (output dir, a relative local store), `tmp` holds
 torchrun's error files and tempfile's scratch, `home` the torch/HF/Triton/matplotlib caches."""
 CONFIG_DIR = "/etc/astrobio"
 CONFIG_FILE = "config.yaml"
+LAUNCHER = ("python", "-m", "astrobio.torchrun")
+"""torchrun, keeping the failed rank's exit code (plain torchrun exits 1 for every failure, which
+`restartPolicy: ExitCode` would treat as permanent)."""
 MASTER_PORT = 23456
 PORT_NAME = "pytorchjob-port"
 ISTIO_INJECT = "sidecar.istio.io/inject"
@@ -210,7 +215,7 @@ def describe_job(cfg: AstrobioConfig, component: str, *, run_id: str | None = No
         pod_annotations={} if kube.istio_sidecar else {ISTIO_INJECT: "false"},
         image=image_ref(kube, component),
         image_pull_policy=kube.image_pull_policy,
-        command=["torchrun"],
+        command=list(LAUNCHER),
         args=_train_args(cfg, component, run_id, config_ref),
         env=env,
         resources=_resources(cfg, gpus),

@@ -101,7 +101,8 @@ kubectl -n {kube.namespace} logs -f -l app.kubernetes.io/component=<component>,t
 
 Each job writes its artifact to the `astrobio.dev/artifact-uri` annotation's location (from
 `store.uri` of the config: use an `s3://` store so artifacts outlive the pods). A preempted pod
-checkpoints, exits 143 and restarts (restartPolicy OnFailure), resuming from its checkpoint.
+checkpoints, exits 143 and restarts (restartPolicy ExitCode: codes 128-255 retry, 1-127 fail the
+job; see "Exit codes" in the project README), resuming from the checkpoint mirrored to the store.
 
 ## Change them
 

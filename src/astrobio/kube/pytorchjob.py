@@ -1,8 +1,8 @@
 """Kubeflow Training Operator v1 PyTorchJob for one component, built with the SDK's own models.
 
 Shape (DESIGN.md "Kubernetes shape"): Master + `kube.workers` Workers, container `pytorch`,
-`nprocPerNode` = GPUs per node (1 on CPU), restartPolicy OnFailure so a preempted pod (the trainer
-exits 143 after checkpointing) restarts and resumes. With `kube.elastic` the job is Worker-only:
+`nprocPerNode` = GPUs per node (1 on CPU), restartPolicy ExitCode so a preempted pod (the trainer
+exits 143 after checkpointing) restarts and resumes while a config error fails the job. With `kube.elastic` the job is Worker-only:
 the operator's elastic mode hosts the c10d rendezvous on worker-0 and scales Workers between
 min and max. A component that cannot run DDP gets a single Master with one process.
 """
@@ -28,7 +28,12 @@ from astrobio.kube.job_description import JobDescription, describe_job, pod_secu
 API_VERSION = "kubeflow.org/v1"
 KIND = "PyTorchJob"
 CONTAINER = "pytorch"
-RESTART_POLICY = "OnFailure"
+RESTART_POLICY = "ExitCode"
+"""Exit codes 128-255 restart the pod (preemption 143, store outage 200), 1-127 fail the job (a config
+error, 2, would fail again): `IsRetryableExitCode` in pkg/util/train/train_util.go and the
+`RestartPolicyExitCode` branch of pkg/controller.v1/common/pod.go (Training Operator v1.9.0). The
+pod itself runs with restartPolicy Never (pkg/core/pod.go `SetRestartPolicy`), so a restart is a
+new pod with an empty disk: the trainer resumes from the checkpoints mirrored to the store."""
 
 
 def pod_template(desc: JobDescription) -> V1PodTemplateSpec:
