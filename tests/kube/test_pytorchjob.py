@@ -8,6 +8,7 @@ import pytest
 
 from astrobio.config import load_config
 from astrobio.kube import job_description
+from astrobio.kube.config import CLUSTER_STORE
 from astrobio.kube.config_args import config_overrides
 from astrobio.kube.naming import is_dns_1035, job_name
 from astrobio.kube.pytorchjob import render_pytorchjob
@@ -124,7 +125,7 @@ def test_labels_name_and_artifact_annotation():
     assert meta["labels"] == {"app.kubernetes.io/name": "astrobio", "app.kubernetes.io/component": "graph_vae",
                               "astrobio.dev/run-id": "Exp_2024.10"}
     assert replicas(job)["Master"]["template"]["metadata"]["labels"] == meta["labels"]
-    assert meta["annotations"]["astrobio.dev/artifact-uri"] == "artifacts/runs/Exp_2024.10/pretrain/graph_vae"
+    assert meta["annotations"]["astrobio.dev/artifact-uri"] == f"{CLUSTER_STORE}/runs/Exp_2024.10/pretrain/graph_vae"
     assert render_pytorchjob(variant("gpu"), "graph_vae")["metadata"]["name"] == "astrobio-graph-vae"
 
 
@@ -141,6 +142,7 @@ def test_inline_config_round_trips():
     assert not any(s.startswith("components.") and not s.startswith("components.graph_vae.") for s in sets)
     back = load_config(None, sets).model_dump(mode="json")
     want = cfg.model_dump(mode="json")
+    want["store"]["uri"] = CLUSTER_STORE  # pods write to the cluster store, not the local folder
     for tree in (back, want):
         tree.pop("kube")
         tree["components"] = {"graph_vae": tree["components"]["graph_vae"]}
@@ -148,6 +150,7 @@ def test_inline_config_round_trips():
     whole = config_overrides(cfg)  # without a component: every section round-trips
     full_back, full_want = load_config(None, whole).model_dump(mode="json"), cfg.model_dump(mode="json")
     full_back.pop("kube"), full_want.pop("kube")
+    full_want["store"]["uri"] = CLUSTER_STORE
     assert full_back == full_want
 
 
@@ -173,6 +176,7 @@ def test_config_map_holds_the_same_config(tmp_path):
     want = cfg.model_dump(mode="json")
     back.pop("kube"), want.pop("kube")
     want["run"]["run_id"] = "r1"
+    want["store"]["uri"] = CLUSTER_STORE
     assert back == want
     kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate is not installed")
     kubernetes_validate.validate(cm, "1.30", strict=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from astrobio.config import AstrobioConfig
+from astrobio.kube.config import cluster_store_uri
 from astrobio.kube.images import base_ref
 from astrobio.kube.manifests import FOLDER as MANIFESTS, pytorchjob_file, render_manifest_files
 from astrobio.kube.naming import dashed
@@ -182,7 +183,7 @@ def rendered_for(cfg: AstrobioConfig) -> dict[str, Any]:
     """What the shipped jobs name; the chart fails an install whose values disagree."""
     kube = cfg.kube
     return {"namespace": kube.namespace, "serviceAccount": kube.service_account,
-            "storageSecret": kube.storage_secret, "imageRegistry": kube.image_registry,
+            "storeUri": cluster_store_uri(kube, cfg.store.uri), "storageSecret": kube.storage_secret, "imageRegistry": kube.image_registry,
             "imageTag": kube.image_tag, "baseImage": base_ref(kube),
             "components": component_names(), "tuned": [c for c in component_names() if c in TUNING]}
 
@@ -243,6 +244,7 @@ def values_schema() -> dict[str, Any]:
             "storage": _object({
                 "endpoint": _string("external S3/MinIO URL, e.g. http://minio.minio.svc:9000; empty = bundled MinIO"),
                 "bucket": _string("bucket created by the bucket-init Job", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
+                "prefix": _string("folder in the bucket; s3://<bucket>/<prefix> = kube.store_uri", pattern=r"^[^\s]*$"),
                 "extraBuckets": {"type": "array", "items": {"type": "string"}},
                 "region": _string("AWS_REGION; empty = none"),
                 "secretName": _string("= kube.storage_secret", pattern=K8S_NAME),

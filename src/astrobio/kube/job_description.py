@@ -35,7 +35,7 @@ from kubernetes.client import (
 
 from astrobio.config import AstrobioConfig
 from astrobio.kube.config_args import config_overrides, set_args
-from astrobio.kube.config import ElasticSettings
+from astrobio.kube.config import ElasticSettings, cluster_store_uri
 from astrobio.kube.images import IMAGE_GID, IMAGE_HOME, IMAGE_UID, WORKDIR, image_ref
 from astrobio.kube.naming import job_name, label_value, standard_labels
 from astrobio.registry import get_spec
@@ -140,10 +140,9 @@ def cpu_cores(quantity: str) -> Fraction:
 
 
 def _secret_env(cfg: AstrobioConfig) -> list[V1EnvVar]:
-    """Store endpoint and keys by reference to the Secret: values never appear in a manifest.
-    Required only for an s3:// store, so a job on a local store starts without the Secret."""
-    needed = cfg.store.uri.lower().startswith("s3://")
-    wanted = [(ENDPOINT_VARS[0], needed), (ACCESS_KEY_VARS[0], needed), (SECRET_KEY_VARS[0], needed),
+    """Store endpoint and keys by reference to the Secret: values never appear in a manifest. The
+    cluster store is always s3:// (`cluster_store_uri`), so endpoint and keys are required."""
+    wanted = [(ENDPOINT_VARS[0], True), (ACCESS_KEY_VARS[0], True), (SECRET_KEY_VARS[0], True),
               (REGION_VARS[0], False), (SECURE_VAR, False)]
     return [
         V1EnvVar(name=var, value_from=V1EnvVarSource(
@@ -204,7 +203,7 @@ def describe_job(cfg: AstrobioConfig, component: str, *, run_id: str | None = No
         env.append(V1EnvVar(name="PET_RDZV_CONF", value=f"timeout={kube.rendezvous_timeout_s}"))
     volumes, mounts = _volumes(cfg, config_ref)
     labels = standard_labels(component, effective_run)
-    uri = f"{cfg.store.uri.rstrip('/')}/{artifact_prefix(effective_run, spec.phase, component)}"
+    uri = f"{cluster_store_uri(kube, cfg.store.uri).rstrip('/')}/{artifact_prefix(effective_run, spec.phase, component)}"
     return JobDescription(
         component=component,
         name=job_name(component, run_id),

@@ -152,7 +152,9 @@ def launch_pytorchjob(cfg: AstrobioConfig, component: str, *, training_client: A
                          f"store.uri is {cfg.store.uri!r}")
     from astrobio.kube.pytorchjob import render_pytorchjob
 
-    rendered = render_pytorchjob(cfg, component, run_id=cfg.run.effective_run_id)
+    # the job's pods use the step's store (the pipeline parameter), not the config's kube.store_uri
+    on_step_store = cfg.model_copy(update={"kube": cfg.kube.model_copy(update={"store_uri": cfg.store.uri})})
+    rendered = render_pytorchjob(on_step_store, component, run_id=cfg.run.effective_run_id)
     name = rendered["metadata"]["name"]
     namespace = rendered["metadata"].get("namespace") or cfg.kube.namespace
     job = job_model(rendered)
