@@ -27,7 +27,7 @@ from astrobio.errors import EXIT_TRANSIENT, is_transient_runtime
 from astrobio.kube.pytorchjob import render_pytorchjob
 from astrobio.kube.validate import default_schema_dir
 from astrobio.registry import component_names
-from tests.cli_helpers import ROOT, SMOKE, assert_one_line_error
+from tests.cli_helpers import ROOT, SMOKE
 from tests.s3server import closed_port
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -71,15 +71,6 @@ def test_store_outage_in_a_pod_exits_transient_and_config_error_exits_2(tmp_path
     assert down.returncode == EXIT_TRANSIENT, down.stderr[-2000:]
     assert f"127.0.0.1:{port}" in down.stderr and "after 4 attempts" in down.stderr
     assert bad.returncode == 2, bad.stderr[-2000:]
-
-
-def test_direct_cli_exit_code_for_an_unreachable_store(tmp_path):
-    env = {**ENV, "ASTROBIO_S3_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "AWS_ACCESS_KEY_ID": "a",
-           "AWS_SECRET_ACCESS_KEY": "s"}
-    proc = subprocess.run([sys.executable, "-m", "astrobio", "train", "-c", "graph_vae", "--config", str(SMOKE),
-                           "--output", str(tmp_path / "o"), "--set", "store.uri=s3://astrobio/x"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert_one_line_error(proc, EXIT_TRANSIENT, "after 4 attempts")
 
 
 def test_distributed_errors_are_transient_others_are_not():

@@ -78,6 +78,7 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
     from astrobio.failure import capture_tail, save_failure, save_launch_failure
     from astrobio.registry import get_spec
     from astrobio.store import artifact_prefix, open_store, publish_dir
+    from astrobio.store.checkpoint_mirror import checkpoint_mirror
     from astrobio.trainer import Preempted, StopFlag, TrainJob, train
     from astrobio.trainer.atomic import write_text_atomic
     from astrobio.trainer.distributed import DistEnv, RankExit, shutdown
@@ -124,7 +125,8 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
         try:
             section = resolve_inputs(section, spec, store, run_id, out)
             job = TrainJob(spec=spec, cfg=section, seed=cfg.run.seed, output_dir=out, run_id=run_id,
-                           config_hash=config_hash(section), publish=publish)
+                           config_hash=config_hash(section), publish=publish,
+                           mirror=checkpoint_mirror(store, prefix, section.trainer.checkpoint.keep_last))
             result = train(job, env, stop)
         except UsageError:
             if created:
