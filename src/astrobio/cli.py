@@ -79,6 +79,7 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
     from astrobio.registry import get_spec
     from astrobio.store import artifact_prefix, open_store, publish_dir
     from astrobio.store.checkpoint_mirror import checkpoint_mirror
+    from astrobio.store.user_files import localize_section
     from astrobio.trainer import Preempted, StopFlag, TrainJob, train
     from astrobio.trainer.atomic import write_text_atomic
     from astrobio.trainer.distributed import DistEnv, RankExit, shutdown
@@ -124,7 +125,9 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
     with capture_tail() as tail:
         try:
             section = resolve_inputs(section, spec, store, run_id, out)
-            job = TrainJob(spec=spec, cfg=section, seed=cfg.run.seed, output_dir=out, run_id=run_id,
+            local = localize_section(section, f"components.{component}", os.environ, out / "inputs" / "s3",
+                                     lambda line: print(line, file=sys.stderr, flush=True))
+            job = TrainJob(spec=spec, cfg=local, seed=cfg.run.seed, output_dir=out, run_id=run_id,
                            config_hash=config_hash(section), publish=publish,
                            mirror=checkpoint_mirror(store, prefix, section.trainer.checkpoint.keep_last))
             result = train(job, env, stop)
