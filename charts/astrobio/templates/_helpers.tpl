@@ -149,3 +149,25 @@ a service account, Secret or image the release does not provide.
 {{- fail (printf "jobs/experiments: the shipped objects use images %s/...:%s but image is %s; %s" $for.imageRegistry $for.imageTag (include "astrobio.image" (dict "image" .Values.image "ctx" .)) $fix) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+A PyTorchJob or Experiment document (a dict) with the PersistentVolumeClaim dataVolume.existingClaim
+mounted read-only at dataVolume.mountPath in every replica's training container, so a config can
+name files on it (components.<c>.data.path: /data/...). Unchanged without existingClaim.
+*/}}
+{{- define "astrobio.mountDataVolume" -}}
+{{- $v := .ctx.Values.dataVolume -}}
+{{- if $v.existingClaim -}}
+{{- $replicas := .doc.spec.pytorchReplicaSpecs -}}
+{{- if eq .doc.kind "Experiment" }}{{ $replicas = .doc.spec.trialTemplate.trialSpec.spec.pytorchReplicaSpecs }}{{ end -}}
+{{- range $name, $replica := $replicas -}}
+{{- $pod := $replica.template.spec -}}
+{{- $claim := dict "claimName" $v.existingClaim "readOnly" true -}}
+{{- $_ := set $pod "volumes" (append ($pod.volumes | default list) (dict "name" "user-data" "persistentVolumeClaim" $claim)) -}}
+{{- range $container := $pod.containers -}}
+{{- $mount := dict "name" "user-data" "mountPath" $v.mountPath "readOnly" true -}}
+{{- $_ := set $container "volumeMounts" (append ($container.volumeMounts | default list) $mount) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

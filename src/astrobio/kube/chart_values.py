@@ -261,6 +261,8 @@ def values_schema() -> dict[str, Any]:
                 "kfpHost": _string("KFP API endpoint", pattern=r"^https?://"),
                 "namespaced": {"type": "boolean", "description": "upload into the release namespace (multi-user KFP)"},
                 "tokenAudience": _string("audience of the projected token KFP accepts")}),
+            "dataVolume": _object({"existingClaim": _string("PVC with the user's data; empty = none", pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"),
+                                   "mountPath": _string("where it appears in the training containers", pattern=r"^/")}),
             "podResources": RESOURCES,
             "nodeSelector": STRING_MAP,
             "tolerations": TOLERATIONS,
