@@ -74,7 +74,7 @@ def train_cmd(
 
 def _train(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
     from astrobio.config import config_hash, load_config, to_yaml
-    from astrobio.errors import AstrobioError, RuntimeFailure, UsageError
+    from astrobio.errors import AstrobioError, RuntimeFailure, TransientFailure, UsageError
     from astrobio.failure import capture_tail, save_failure, save_launch_failure
     from astrobio.registry import get_spec
     from astrobio.store import artifact_prefix, open_store, publish_dir
@@ -110,7 +110,8 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
         try:
             publish_dir(store, folder, prefix)
         except AstrobioError as exc:  # the training itself is safe: say so, and how to finish
-            kind = UsageError if isinstance(exc, UsageError) else RuntimeFailure
+            kind = next(k for k in (UsageError, TransientFailure, RuntimeFailure) if isinstance(exc, k)) \
+                if isinstance(exc, (UsageError, RuntimeFailure)) else RuntimeFailure  # keeps the exit code
             raise kind(f"{exc}; the trained model is checkpointed in {out}: run the same command again "
                             f"once the store is reachable and it publishes without retraining") from exc
         return f"{store.uri.rstrip('/')}/{prefix}"

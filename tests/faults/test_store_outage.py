@@ -244,7 +244,7 @@ def test_store_down_past_retry_budget_fails_clearly_and_rerun_publishes_without_
     assert complete_before_files(server.served, files) == 0
     fault_table.record(
         "object store down past retry budget, then back (rerun)", trials=1, survived=1, data_lost=0,
-        detail=f"publish failed {failed_after:.1f}s after the crash, exit 1, one error line naming {server.url} "
+        detail=f"publish failed {failed_after:.1f}s after the crash, exit {EXIT_TRANSIENT} (retried by ExitCode), one error line naming {server.url} "
                f"({len(delays)} retries, backoff {'+'.join(f'{d:.2f}' for d in delays)}s incl. the failure report); "
                f"no COMPLETE; rerun resumed at step {STEPS}/{STEPS}, 0 steps retrained, same weights sha256, "
                f"total {time.monotonic() - started:.1f}s")
