@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import yaml
+
 from astrobio.config import load_config
 from astrobio.kube.chart_values import CHART as CHART_REL, render_chart_files
 
@@ -37,18 +40,27 @@ def test_shipped_pipeline_is_the_compiled_one():
     assert shipped == (ROOT / "pipelines" / "astrobio-five-phase.yaml").read_bytes()
 
 
-def test_experiment_check_catches_unknown_and_mistyped_fields():
-    from astrobio.kube.chart_values import experiment_errors, render_experiment
+def test_chart_experiments_are_the_tuning_manifests():
+    """One Katib renderer: each files/experiments/<name>.yaml is manifests/katib/<name>.yaml, one per
+    configs/tune-<name>.yaml, and values.schema.json offers exactly those keys."""
+    import json
 
-    exp = render_experiment(load_config(DEFAULT), "causal")
-    assert experiment_errors(exp) == []
-    exp["spec"]["trialTemplate"]["trialSpec"]["spec"]["nprocPerNod"] = "1"
-    assert any("nprocPerNod" in e for e in experiment_errors(exp))  # the trial job's own checks
-    exp["spec"]["maxTrialCoun"] = 3
-    exp["spec"]["parameters"][0]["feasibleSpace"]["min"] = 0.1
-    errors = experiment_errors(exp)
-    assert "spec.maxTrialCoun: unknown field (the API server would prune it)" in errors
-    assert any("feasibleSpace.min: 0.1 is not of type 'string'" in e for e in errors)
+    shipped = {p.name: p.read_text() for p in (CHART / "files" / "experiments").glob("*.yaml")}
+    katib = {p.name: p.read_text() for p in (ROOT / "manifests" / "katib").glob("*.yaml")}
+    assert shipped == katib and set(shipped) == {p.name.removeprefix("tune-") for p in (ROOT / "configs").glob("tune-*.yaml")}
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert set(schema["properties"]["experiments"]["properties"]) == {n[:-5].replace("-", "_") for n in shipped}
+
+
+def test_an_experiment_the_release_could_not_run_is_refused(tmp_path):
+    from astrobio.errors import UsageError
+    from astrobio.kube.chart_values import chart_experiments
+
+    (tmp_path / "configs").mkdir()
+    tree = yaml.safe_load((ROOT / "configs" / "tune-graph-vae.yaml").read_text())
+    (tmp_path / "configs" / "tune-graph-vae.yaml").write_text(yaml.safe_dump({**tree, "kube": {"namespace": "other"}}))
+    with pytest.raises(UsageError, match="tune-graph-vae.yaml: its Experiment is for namespace 'other', not 'astrobio'"):
+        chart_experiments(load_config(DEFAULT), tmp_path)
 
 
 def test_generator_writes_the_chart_files_under_out(tmp_path):

@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from astrobio.config import load_config
-from astrobio.kube.chart_values import render_experiment, trial_job
 from astrobio.kube.manifests import render_manifest_files
 from astrobio.kube.pytorchjob import render_pytorchjob
 
@@ -15,7 +14,21 @@ from .helpers import ROOT, VALUE_SETS, all_enabled, helm, of_kind, render, rende
 DEFAULT = ROOT / "configs" / "default.yaml"
 
 
-def test_rendered_pytorchjobs_equal_astrobio_render_manifests():
+RELEASE_LABELS = {"app.kubernetes.io/instance": "astrobio", "app.kubernetes.io/managed-by": "Helm",
+                  "helm.sh/chart": "astrobio-0.1.0"}
+
+
+def _without_release_labels(obj: dict) -> dict:
+    """`obj` less the labels the chart adds (checked to be exactly RELEASE_LABELS)."""
+    labels = obj["metadata"]["labels"]
+    assert {k: labels[k] for k in RELEASE_LABELS} == RELEASE_LABELS
+    return {**obj, "metadata": {**obj["metadata"], "labels": {k: v for k, v in labels.items() if k not in RELEASE_LABELS}}}
+
+
+def test_rendered_pytorchjobs_are_astrobio_render_manifests_with_release_labels_and_no_ttl():
+    """The shipped jobs are manifests/ as rendered, plus the release's labels and without
+    ttlSecondsAfterFinished: a finished job's object stays, so `helm upgrade` finds it and does not
+    create (and run) it again; and none is a hook, so Helm tracks it as a release resource."""
     cfg = load_config(DEFAULT)
     manifests = render_manifest_files(cfg)
     names = rendered_for()["components"]  # = the registry (test_chart_files)
@@ -24,9 +37,12 @@ def test_rendered_pytorchjobs_equal_astrobio_render_manifests():
     assert len(jobs) == len(names)
     for name in names:
         expected = render_pytorchjob(cfg, name)
-        assert jobs[expected["metadata"]["name"]] == expected
-        text = manifests[f"manifests/pytorchjob-{name.replace('_', '-')}.yaml"]
-        assert text in files["astrobio/templates/pytorchjobs.yaml"]  # byte for byte, header included
+        shipped = next(d for d in yaml.safe_load_all(manifests[f"manifests/pytorchjob-{name.replace('_', '-')}.yaml"]) if d)
+        assert shipped == expected and expected["spec"]["runPolicy"]["ttlSecondsAfterFinished"] > 0
+        del expected["spec"]["runPolicy"]["ttlSecondsAfterFinished"]
+        job = jobs[expected["metadata"]["name"]]
+        assert _without_release_labels(job) == expected
+        assert "helm.sh/hook" not in job["metadata"].get("annotations", {})
 
 
 def test_jobs_are_off_by_default_and_toggle_one_by_one():
@@ -45,27 +61,19 @@ def test_default_configmap_config_is_the_one_the_jobs_were_rendered_from(tmp_pat
     assert load_config(path) == load_config(DEFAULT, [f"store.uri={uri}", f"kube.store_uri={uri}"])
 
 
-def test_experiments_wrap_the_same_pytorchjob_and_take_trial_budgets():
-    cfg = load_config(DEFAULT)
+def test_experiments_are_the_tuning_manifests_with_trial_budgets():
     docs = of_kind(render(VALUE_SETS["tuning-enabled"]), "Experiment")
     by_name = {d["metadata"]["name"]: d for d in docs}
-    assert set(by_name) == {"astrobio-graph-vae-tune", "astrobio-causal-tune"}
-    graph = by_name["astrobio-graph-vae-tune"]
-    assert (graph["spec"]["maxTrialCount"], graph["spec"]["parallelTrialCount"]) == (24, 4)
-    assert graph["spec"]["maxFailedTrialCount"] == render_experiment(cfg, "graph_vae")["spec"]["maxFailedTrialCount"]
-    spec = graph["spec"]
-    assert spec["trialTemplate"]["trialSpec"] == trial_job(cfg, "graph_vae")
-    assert spec["objective"] == {"type": "maximize", "objectiveMetricName": "val_auc"}
-    assert spec["metricsCollectorSpec"] == {"collector": {"kind": "StdOut"}}
-    assert spec["earlyStopping"]["algorithmName"] == "medianstop"
-    assert spec["trialTemplate"]["primaryContainerName"] == "pytorch"
-    # the trial job is the manifests/ job plus the tried values, appended so they win
-    base = render_pytorchjob(cfg, "graph_vae")["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["args"]
-    trial = spec["trialTemplate"]["trialSpec"]["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["args"]
-    assert trial[: len(base)] == base
-    assert trial[len(base):] == ["--set", "run.run_id=${trialParameters.trialName}",
-                                 "--set", "components.graph_vae.optim.lr=${trialParameters.lr}",
-                                 "--set", "components.graph_vae.model.latent_dim=${trialParameters.latentDim}"]
+    assert set(by_name) == {"tune-graph-vae", "tune-causal"}
+    for name, exp in by_name.items():
+        shipped = yaml.safe_load((ROOT / "manifests" / "katib" / f"{name.removeprefix('tune-')}.yaml").read_text())
+        budget = VALUE_SETS["tuning-enabled"]["experiments"][exp["metadata"]["labels"]["app.kubernetes.io/component"]]
+        for key in ("maxTrialCount", "parallelTrialCount", "maxFailedTrialCount"):
+            assert exp["spec"][key] == budget.get(key, shipped["spec"][key])
+            shipped["spec"][key] = exp["spec"][key]
+        assert _without_release_labels(exp) == shipped
+        assert "helm.sh/hook" not in exp["metadata"].get("annotations", {})
+    assert (by_name["tune-graph-vae"]["spec"]["maxTrialCount"], by_name["tune-graph-vae"]["spec"]["parallelTrialCount"]) == (24, 4)
 
 
 @pytest.mark.parametrize(("values", "message"), [

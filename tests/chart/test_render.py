@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 import astrobio
-from astrobio.kube.chart_values import experiment_errors
 from astrobio.kube.config import KubeSection
 from astrobio.kube.images import base_ref
 from astrobio.kube.validate import K8S_VERSION, check_object
@@ -43,8 +42,8 @@ def test_pytorchjobs_and_experiments_pass_the_upstream_crd_schemas():
     assert jobs and exps
     for job in jobs:
         assert check_object(job) == [], job["metadata"]["name"]
-    for exp in exps:
-        assert experiment_errors(exp) == [], exp["metadata"]["name"]
+    for exp in exps:  # the full Experiment checks (trial parameters, substituted trial) run at render: tests/tune
+        assert check_object(exp) == [], exp["metadata"]["name"]
 
 
 def test_schema_rejects_a_wrong_type():
@@ -94,13 +93,13 @@ def test_jobs_refuse_a_store_they_were_not_rendered_for():
 
 
 @pytest.mark.parametrize("which", sorted(VALUE_SETS))
-def test_templated_objects_carry_the_standard_labels(which):
-    for obj in render(VALUE_SETS[which]):
+def test_every_object_carries_the_standard_labels(which):
+    """Templated objects and the shipped PyTorchJobs/Experiments alike (the renderer's own labels
+    kept, the release's added)."""
+    for obj in render({**VALUE_SETS[which], **all_enabled()}):
         labels = obj["metadata"].get("labels", {})
-        if obj["kind"] in CRD_KINDS:  # shipped verbatim from the renderer (see test_jobs)
-            assert labels["app.kubernetes.io/name"] == "astrobio"
-            continue
         assert {f"app.kubernetes.io/{k}" for k in LABELS} <= set(labels), obj["metadata"]["name"]
+        assert labels["app.kubernetes.io/instance"] == "astrobio" and labels["app.kubernetes.io/version"] == astrobio.__version__
         assert labels["app.kubernetes.io/managed-by"] == "Helm" and labels["app.kubernetes.io/part-of"] == "astrobio"
 
 
@@ -134,3 +133,4 @@ def test_notes_give_next_steps():
     assert "kubectl -n astrobio logs job/astrobio-bucket-init" in notes
     assert "kubectl -n astrobio logs job/astrobio-pipeline-upload" in notes
     assert "get pytorchjobs" in notes and "get experiments" in notes
+    assert "kubectl label namespace astrobio katib.kubeflow.org/metrics-collector-injection=enabled" in notes

@@ -38,7 +38,9 @@ def test_fake_keys_appear_only_in_the_secret():
         if obj is secret:
             continue
         text = yaml.safe_dump(obj)
-        for key in ("accessKey", "secretKey", "region"):
+        # the region is no secret: KFP's launcher needs it in kfp-launcher's providers.s3 (no secret refs there)
+        public = obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == "kfp-launcher"
+        for key in ("accessKey", "secretKey") if public else ("accessKey", "secretKey", "region"):
             for form in _forms(FAKE[key]):
                 assert form not in text, (obj["kind"], obj["metadata"]["name"])
     assert {r["name"] for r in _secret_refs(docs)} == {"astrobio-storage"}

@@ -3,7 +3,10 @@
 Pods: non-root with a fixed UID, no privilege escalation, every capability dropped, the runtime's
 seccomp profile, a read-only root filesystem whose writable places (/tmp, HOME caches, the
 working directory) are emptyDirs, no host namespaces or hostPath, no service-account token.
-Checked on every renderer's output (PyTorchJob at every scale, TrainJob, Katib trial templates),
+PyTorchJobs are checked as the pods the Training Operator creates from them, with the containers
+it injects (tests/kube/operator_pods.py, after kubeflow/training-operator v1.9.0
+`pkg/controller.v1/pytorch/initcontainer.go`), and every pod also against Pod Security `restricted`
+(tests/kube/pod_standards.py). Checked on every renderer's output (PyTorchJob at every scale, TrainJob, Katib trial templates),
 on the committed generated files, and on the Helm chart rendered with default and non-default
 values. The KFP pipeline's executor pods get their securityContext from the KFP backend (the
 pipeline IR and kfp-kubernetes 1.5 cannot carry one): for them only what the YAML can say is checked.
@@ -27,6 +30,8 @@ from astrobio.tune.load import load_tune_config
 from tests.chart.helpers import VALUE_SETS, all_enabled, render
 from tests.chart.test_rbac import LAUNCHER_RULES, UPLOAD_RULES
 from tests.kube.conftest import VARIANTS, variant
+from tests.kube.operator_pods import operator_pods
+from tests.kube.pod_standards import restricted_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING_WRITABLE = {"/tmp", IMAGE_HOME, "/workspace"}
@@ -43,8 +48,8 @@ def pod_templates(obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where, pod template spec) of every pod the object would create."""
     kind, name = obj["kind"], obj["metadata"].get("name", "?")
     if kind == "PyTorchJob":
-        for role, replica in obj["spec"]["pytorchReplicaSpecs"].items():
-            yield f"{kind}/{name}/{role}", replica["template"]["spec"]
+        for pod in operator_pods(obj):
+            yield f"{kind}/{pod.name}", pod.spec
     elif kind == "TrainJob":
         yield f"{kind}/{name}", {**effective_pod_template(obj)["spec"], TRAINJOB_MARK: True}
     elif kind == "Experiment":
@@ -60,7 +65,8 @@ def pod_problems(spec: dict[str, Any], writable: set[str] = frozenset({"/tmp"}))
     cannot say automountServiceAccountToken (RuntimePatches has no such field): unset there means
     the ServiceAccount decides, and the chart's says false (test_service_account_mounts_no_token)."""
     pod = spec.get("securityContext") or {}
-    problems = [f"{key} set" for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key)]
+    problems = [f"restricted: {p}" for p in restricted_problems(spec)]
+    problems += [f"{key} set" for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key)]
     token = spec.get("automountServiceAccountToken", "unset" if spec.get(TRAINJOB_MARK) else None)
     if token not in (False, "unset"):
         problems.append("service-account token mounted")
@@ -98,7 +104,7 @@ def _tally(fault_table, fault: str, objects: list[tuple[str, dict[str, Any]]], w
     bad = {where: p for where, p in bad.items() if p}
     assert objects and not bad, bad
     fault_table.record(fault, trials=len(objects), survived=len(objects) - len(bad), data_lost=0,
-                       detail=f"{len(objects)} pod templates compliant{extra}")
+                       detail=f"{len(objects)} pods compliant, operator-injected containers included{extra}")
 
 
 def test_rendered_training_pods_are_locked_down(fault_table):
@@ -116,7 +122,7 @@ def test_rendered_training_pods_are_locked_down(fault_table):
 
 
 def test_committed_generated_files_are_locked_down(fault_table):
-    files = [*sorted((ROOT / "manifests").glob("*.yaml")),
+    files = [*sorted((ROOT / "manifests").rglob("*.yaml")),
              *sorted((ROOT / "charts" / "astrobio" / "files").glob("*/*.yaml"))]
     objects = [pt for f in files for doc in yaml.safe_load_all(f.read_text()) if doc and "kind" in doc
                for pt in pod_templates(doc)]
@@ -135,7 +141,7 @@ def test_chart_pods_are_locked_down_with_any_values(fault_table):
     assert objects and not bad, bad
     fault_table.record("pod security: helm chart (default + non-default values)", trials=len(objects),
                        survived=len(objects) - len(bad), data_lost=0,
-                       detail=f"{len(objects)} pod templates over {len(CHART_VALUES)} value sets compliant")
+                       detail=f"{len(objects)} pods over {len(CHART_VALUES)} value sets compliant")
 
 
 def test_a_weakened_pod_is_caught():
@@ -150,10 +156,14 @@ def test_a_weakened_pod_is_caught():
 
     c = lambda s: s["containers"][0]["securityContext"]  # noqa: E731
     assert weakened(lambda s: c(s).update(readOnlyRootFilesystem=False)) == ["pytorch: root filesystem writable"]
-    assert weakened(lambda s: c(s).update(runAsUser=0)) == ["pytorch: no non-zero runAsUser"]
+    assert weakened(lambda s: c(s).update(runAsUser=0)) == [
+        'restricted: runAsUser=0 (container "pytorch" must not set runAsUser=0)', "pytorch: no non-zero runAsUser"]
     assert weakened(lambda s: c(s)["capabilities"].update(add=["NET_ADMIN"]))
     assert weakened(lambda s: s["containers"][0]["volumeMounts"].pop(-1)) == [f"pytorch: {IMAGE_HOME} not an emptyDir (read-only root)"]
-    assert weakened(lambda s: s.update(hostNetwork=True)) == ["hostNetwork set"]
+    assert weakened(lambda s: s.update(hostNetwork=True)) == ["restricted: host namespaces (hostNetwork=true)", "hostNetwork set"]
+    assert weakened(lambda s: c(s).pop("allowPrivilegeEscalation")) == [
+        'restricted: allowPrivilegeEscalation != false (container "pytorch" must set '
+        'securityContext.allowPrivilegeEscalation=false)', "pytorch: allowPrivilegeEscalation not false"]
 
 
 def test_service_account_mounts_no_token():
@@ -165,13 +175,17 @@ def test_service_account_mounts_no_token():
 
 def test_kfp_executors_carry_only_secret_references(fault_table):
     """Pipeline pods: securityContext is the KFP backend's (not expressible in the IR); what the
-    YAML does say must be safe: Secrets only by reference, no host paths, no privileged flags."""
+    YAML does say must be safe: Secrets only by reference, no host paths, no privileged flags; the
+    downward API exposes only the step pod's own name, namespace and uid (so its PyTorchJob lands in
+    its namespace and is owned by it)."""
     docs = [d for d in yaml.safe_load_all((ROOT / "pipelines" / "astrobio-five-phase.yaml").read_text()) if d]
     platform = next(d for d in docs if "platforms" in d)["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     text = yaml.safe_dump(platform)
+    allowed = {"imagePullPolicy", "secretAsEnv", "tolerations", "nodeSelector", "podMetadata", "configMapAsEnv",
+               "configMapAsVolume", "emptyDirMounts", "activeDeadlineSeconds", "fieldPathAsEnv"}
+    own_pod = {"metadata.name", "metadata.namespace", "metadata.uid"}
     bad = [name for name, ex in platform.items()
-           if set(ex) - {"imagePullPolicy", "secretAsEnv", "tolerations", "nodeSelector", "podMetadata", "configMapAsEnv",
-                         "configMapAsVolume", "emptyDirMounts", "activeDeadlineSeconds"}]
+           if set(ex) - allowed or {f["fieldPath"] for f in ex.get("fieldPathAsEnv", [])} - own_pod]
     assert platform and not bad and "hostPath" not in text and "privileged" not in text, bad
     refs = [k for ex in platform.values() for s in ex.get("secretAsEnv", []) for k in s["keyToEnv"]]
     assert refs and all(set(k) == {"envVar", "secretKey"} for k in refs)

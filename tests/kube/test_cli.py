@@ -30,14 +30,18 @@ def test_pipeline_commands_call_the_pipeline_module(monkeypatch, tmp_path):
     calls = []
     fake = types.SimpleNamespace(
         render_pipeline=lambda cfg, root: calls.append(("render", root)) or [root / "pipelines" / "p.yaml"],
-        submit_pipeline=lambda cfg, host, run_name, dry_run: calls.append(("submit", host, run_name, dry_run)) or "run-1",
+        submit_pipeline=lambda cfg, host, run_name, dry_run, **kw: calls.append(
+            ("submit", host, run_name, dry_run, kw["namespace"], kw["token"])) or "run-1",
     )
     monkeypatch.setattr(kube_cli, "_pipeline_compile", lambda: fake)
+    monkeypatch.setattr(kube_cli, "_pipeline_submit", lambda: fake)
+    monkeypatch.setenv("KFP_TOKEN", "tok")
     runner = CliRunner()
     rendered = runner.invoke(app(), ["render", "pipeline", "--out", str(tmp_path)])
-    submitted = runner.invoke(app(), ["submit", "pipeline", "--host", "http://kfp", "--run-name", "r", "--dry-run"])
+    submitted = runner.invoke(app(), ["submit", "pipeline", "--host", "http://kfp", "--run-name", "r", "--dry-run",
+                                      "--namespace", "team-a"])
     assert rendered.exit_code == 0 and submitted.exit_code == 0, (rendered.output, submitted.output)
-    assert calls == [("render", tmp_path), ("submit", "http://kfp", "r", True)]
+    assert calls == [("render", tmp_path), ("submit", "http://kfp", "r", True, "team-a", "tok")]
     assert submitted.stdout.strip() == "run-1"
 
 

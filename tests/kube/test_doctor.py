@@ -5,40 +5,8 @@ from __future__ import annotations
 import urllib.error
 
 from astrobio.kube.doctor import Check, cluster_checks, failures, kfp_check, render_report, run_doctor, store_check
-from astrobio.kube.doctor_probe import ProbeError
-
 from .conftest import variant
-
-
-class FakeProbe:
-    def __init__(self, crds=("pytorchjobs.kubeflow.org", "experiments.kubeflow.org"), namespaces=("astrobio",),
-                 accounts=("astrobio-launcher",), secrets=None, forbidden=()):
-        self.crds, self.namespaces, self.accounts = set(crds), set(namespaces), set(accounts)
-        self.secrets = secrets if secrets is not None else {
-            "astrobio-storage": {"ASTROBIO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}}
-        self.forbidden = set(forbidden)
-
-    def _guard(self, what):
-        if what in self.forbidden:
-            raise ProbeError("forbidden for this kubeconfig's user")
-
-    def server_version(self):
-        return "v1.30.2"
-
-    def crd_exists(self, name):
-        self._guard("crd")
-        return name in self.crds
-
-    def namespace_exists(self, namespace):
-        self._guard("namespace")
-        return namespace in self.namespaces
-
-    def service_account_exists(self, namespace, name):
-        return name in self.accounts
-
-    def secret_keys(self, namespace, name):
-        self._guard("secret")
-        return self.secrets.get(name)
+from .fake_probe import FakeProbe
 
 
 def by_name(checks):
@@ -48,17 +16,17 @@ def by_name(checks):
 def test_healthy_cluster_passes_with_optional_trainer_v2_as_warning():
     checks = by_name(cluster_checks(variant("gpu", "store.uri=s3://b/p"), FakeProbe()))
     assert checks["api-server"].status == "pass"
-    assert checks["crd pytorchjobs.kubeflow.org"].status == "pass"
+    assert checks["training-operator"].status == "pass"
     assert checks["crd trainjobs.trainer.kubeflow.org"].status == "warn"
     assert checks["namespace"].status == checks["service-account"].status == checks["storage-secret"].status == "pass"
     assert not failures(list(checks.values()))
 
 
 def test_missing_pieces_fail_with_their_fix():
-    probe = FakeProbe(crds=(), namespaces=(), accounts=(), secrets={"astrobio-storage": {"AWS_ACCESS_KEY_ID"}})
+    probe = FakeProbe(crds=(), namespaces={}, accounts=(), secrets={"astrobio-storage": {"AWS_ACCESS_KEY_ID"}})
     checks = by_name(cluster_checks(variant("gpu", "store.uri=s3://b/p"), probe))
-    assert checks["crd pytorchjobs.kubeflow.org"].status == "fail"
-    assert "Training Operator" in checks["crd pytorchjobs.kubeflow.org"].fix
+    assert checks["training-operator"].status == "fail"
+    assert "Training Operator" in checks["training-operator"].fix
     assert checks["crd experiments.kubeflow.org"].status == "fail" and "Katib" in checks["crd experiments.kubeflow.org"].fix
     assert checks["namespace"].fix == "kubectl create namespace astrobio"
     assert checks["storage-secret"].status == "fail" and "AWS_SECRET_ACCESS_KEY" in checks["storage-secret"].detail
@@ -67,7 +35,7 @@ def test_missing_pieces_fail_with_their_fix():
 
 def test_forbidden_questions_are_warnings_not_guesses():
     checks = by_name(cluster_checks(variant("gpu"), FakeProbe(forbidden={"crd", "secret"})))
-    assert checks["crd pytorchjobs.kubeflow.org"].status == "warn"
+    assert checks["training-operator"].status == "warn"
     assert "could not check" in checks["storage-secret"].detail
 
 

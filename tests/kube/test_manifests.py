@@ -20,11 +20,23 @@ COMMITTED = ROOT / "manifests"
 
 def test_committed_manifests_match_a_fresh_render(tmp_path):
     written = render_manifests(load_config(DEFAULT), tmp_path)
-    fresh = {p.name: p.read_bytes() for p in written}
-    committed = {p.name: p.read_bytes() for p in COMMITTED.iterdir() if p.is_file() and not p.name.startswith("katib-")}
+    fresh = {p.relative_to(tmp_path / "manifests").as_posix(): p.read_bytes() for p in written}
+    committed = {p.relative_to(COMMITTED).as_posix(): p.read_bytes() for p in COMMITTED.rglob("*") if p.is_file()}
     assert sorted(fresh) == sorted(committed), "run `astrobio render manifests`"
     for name, data in fresh.items():
         assert committed[name] == data, f"manifests/{name} drifted: run `astrobio render manifests`"
+
+
+def test_katib_experiments_live_in_their_own_folder():
+    """`kubectl apply -f manifests/` (not recursive) applies the PyTorchJobs and needs no Katib CRD."""
+    top = [d for p in COMMITTED.glob("*.yaml") for d in yaml.safe_load_all(p.read_text()) if d]
+    assert {d["kind"] for d in top} == {"PyTorchJob"}
+    katib = [d for p in (COMMITTED / "katib").glob("*.yaml") for d in yaml.safe_load_all(p.read_text()) if d]
+    assert katib and {d["kind"] for d in katib} == {"Experiment"}
+    for obj in top + katib:
+        labels = obj["metadata"]["labels"]
+        assert {labels.get(f"app.kubernetes.io/{k}") for k in ("name", "part-of")} == {"astrobio"}
+        assert labels["app.kubernetes.io/component"] and labels["app.kubernetes.io/version"]
 
 
 def test_one_pytorchjob_per_registered_component():
@@ -57,6 +69,25 @@ def test_readme_explains_apply_and_secret_first():
     assert readme.index("create secret generic") < readme.index("kubectl apply -f manifests/")
 
 
+def test_readme_applies_the_phases_in_order_and_says_what_each_job_reads():
+    from astrobio.phases.graph import phase_of_component
+
+    readme = (COMMITTED / "README.md").read_text()
+    applies = [line for line in readme.splitlines() if line.startswith("kubectl apply -f manifests/pytorchjob-")]
+    order = [[phase_of_component(f.split("pytorchjob-")[1][:-5].replace("-", "_")).number for f in line.split(" -f ")[1:]]
+             for line in applies]
+    assert [n for group in order for n in group] == sorted(n for group in order for n in group)
+    assert all(len(set(group)) == 1 for group in order) and len(order) == len({n for g in order for n in g})
+    for line in applies:  # each phase is waited for before the next
+        after = readme.split(line, 1)[1].lstrip("\n").splitlines()[0]
+        assert after.startswith("kubectl -n astrobio wait --for=condition=Succeeded")
+    fusion = next(row for row in readme.splitlines() if row.startswith("| 2 integrate | `pytorchjob-fusion.yaml`"))
+    for upstream in ("graph_vae", "datacube", "spectra", "causal"):
+        assert f"/runs/default/pretrain/{upstream}`" in fusion
+    assert "kubectl label namespace astrobio katib.kubeflow.org/metrics-collector-injection=enabled" in readme
+    assert "kubectl apply -f manifests/katib/" in readme
+
+
 FAKE = {"ASTROBIO_S3_ENDPOINT": "http://fake-endpoint-7f3a.invalid:9000", "AWS_ACCESS_KEY_ID": "AKIAFAKEKEY7F3A",
         "AWS_SECRET_ACCESS_KEY": "fake-secret-7f3a-do-not-print", "AWS_REGION": "fake-region-7f3a"}
 
@@ -72,7 +103,7 @@ def test_no_secret_value_in_any_rendered_output(monkeypatch):
         for value in FAKE.values():
             assert value not in text
     job = render_pytorchjob(cfg, "graph_vae")
-    env = job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["env"]
+    env = job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in env if "valueFrom" in e}
     assert set(refs) >= {"ASTROBIO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
     assert all(r["name"] == "astrobio-storage" for r in refs.values())
@@ -85,7 +116,7 @@ def test_every_job_needs_the_store_secret_because_its_store_is_always_s3():
     the pod must not start without endpoint and keys."""
     cfg = variant("gpu")
     assert not cfg.store.uri.startswith("s3://")
-    env = render_pytorchjob(cfg, "graph_vae")["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["env"]
+    env = next(iter(render_pytorchjob(cfg, "graph_vae")["spec"]["pytorchReplicaSpecs"].values()))["template"]["spec"]["containers"][0]["env"]
     required = {e["name"] for e in env if "valueFrom" in e and not e["valueFrom"]["secretKeyRef"]["optional"]}
     assert required == {"ASTROBIO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 

@@ -22,11 +22,15 @@ def replicas(job):
     return job["spec"]["pytorchReplicaSpecs"]
 
 
-def pod(job, role="Master"):
-    return replicas(job)[role]["template"]["spec"]
+def pod(job, role=None):
+    return replicas(job)[role or next(iter(replicas(job)))]["template"]["spec"]
 
 
-def container(job, role="Master"):
+def pod_metadata(job):
+    return next(iter(replicas(job).values()))["template"]["metadata"]
+
+
+def container(job, role=None):
     (only,) = pod(job, role)["containers"]
     return only
 
@@ -39,9 +43,12 @@ def test_every_component_and_scale_validates(component, name):
 
 
 def test_gpu_shape():
+    """Two nodes: Workers only, a fixed-size c10d job (no Master, so the operator injects no
+    init-pytorch container that Pod Security `restricted` refuses; see test_restricted_layout)."""
     job = render_pytorchjob(variant("gpu"), "graph_vae")
-    assert set(replicas(job)) == {"Master", "Worker"}
-    assert replicas(job)["Master"]["replicas"] == 1 and replicas(job)["Worker"]["replicas"] == 1
+    assert set(replicas(job)) == {"Worker"} and replicas(job)["Worker"]["replicas"] == 2
+    assert job["spec"]["elasticPolicy"] == {"minReplicas": 2, "maxReplicas": 2, "maxRestarts": 10, "rdzvBackend": "c10d",
+                                            "rdzvConf": [{"key": "join_timeout", "value": "900"}]}
     assert all(r["restartPolicy"] == "ExitCode" for r in replicas(job).values())
     assert job["spec"]["nprocPerNode"] == "1"
     c = container(job)
@@ -49,13 +56,14 @@ def test_gpu_shape():
     assert c["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert c["resources"]["requests"] == {"cpu": "4", "memory": "16Gi"}
     assert c["command"] == ["python", "-m", "astrobio.torchrun"] and c["args"][:5] == ["--module", "astrobio", "train", "--component", "graph_vae"]
-    assert {"name": "PET_RDZV_CONF", "value": "timeout=900"} in c["env"]
+    assert not any(e["name"] == "PET_RDZV_CONF" for e in c["env"])  # the operator sets it from rdzvConf
     spec = pod(job)
     assert spec["tolerations"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}]
     shm = next(v for v in spec["volumes"] if v["name"] == "dshm")
     assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "8Gi"}
     assert {"mountPath": "/dev/shm", "name": "dshm"} in c["volumeMounts"]
-    assert job["spec"]["runPolicy"] == {"backoffLimit": 3, "cleanPodPolicy": "None", "ttlSecondsAfterFinished": 86400}
+    assert job["spec"]["runPolicy"] == {"backoffLimit": 3, "cleanPodPolicy": "None", "ttlSecondsAfterFinished": 86400,
+                                        "schedulingPolicy": {"minAvailable": 2}}
     assert spec["serviceAccountName"] == "astrobio-launcher"
     assert spec["terminationGracePeriodSeconds"] == 120
 
@@ -80,12 +88,12 @@ def test_cpu_profile_has_no_gpu_and_no_gpu_placement():
 
 def test_multi_gpu_scale_and_placement():
     job = render_pytorchjob(variant("multi-gpu"), "graph_vae")
-    assert job["spec"]["nprocPerNode"] == "4" and replicas(job)["Worker"]["replicas"] == 3
+    assert job["spec"]["nprocPerNode"] == "4" and replicas(job)["Worker"]["replicas"] == 4
     assert container(job, "Worker")["resources"]["limits"]["nvidia.com/gpu"] == "4"
     assert pod(job, "Worker")["nodeSelector"] == {"pool": "a100"}
     assert {"name": "OMP_NUM_THREADS", "value": "8"} in container(job)["env"]
     # istio_sidecar=true: no opt-out annotation, the namespace default applies
-    assert "sidecar.istio.io/inject" not in (replicas(job)["Master"]["template"]["metadata"].get("annotations") or {})
+    assert "sidecar.istio.io/inject" not in (replicas(job)["Worker"]["template"]["metadata"].get("annotations") or {})
 
 
 def test_istio_sidecar_off_by_default():
@@ -96,7 +104,24 @@ def test_istio_sidecar_off_by_default():
 
 def test_single_node_omits_worker():
     job = render_pytorchjob(variant("single-node"), "graph_vae")
-    assert set(replicas(job)) == {"Master"}
+    assert set(replicas(job)) == {"Master"} and "elasticPolicy" not in job["spec"]
+    assert {"name": "PET_RDZV_CONF", "value": "timeout=900"} in container(job)["env"]  # static rendezvous
+    assert "schedulingPolicy" not in job["spec"]["runPolicy"]  # one pod: nothing to gang
+
+
+def test_master_worker_layout_on_request():
+    """For clusters whose operator injects a compliant init container (an admin setting)."""
+    job = render_pytorchjob(variant("gpu", "kube.layout=master-worker"), "graph_vae")
+    assert {r: s["replicas"] for r, s in replicas(job).items()} == {"Master": 1, "Worker": 1}
+    assert "elasticPolicy" not in job["spec"]
+    assert {"name": "PET_RDZV_CONF", "value": "timeout=900"} in container(job, "Worker")["env"]
+
+
+def test_master_worker_layout_refuses_an_elastic_range():
+    from astrobio.errors import UsageError
+
+    with pytest.raises((UsageError, ValueError), match="kube.layout"):
+        variant("elastic", "kube.layout=master-worker")
 
 
 def test_elastic_is_worker_only_with_policy():
@@ -123,8 +148,9 @@ def test_labels_name_and_artifact_annotation():
     meta = job["metadata"]
     assert meta["name"] == "astrobio-graph-vae-exp-2024-10" and is_dns_1035(meta["name"])
     assert meta["labels"] == {"app.kubernetes.io/name": "astrobio", "app.kubernetes.io/component": "graph_vae",
+                              "app.kubernetes.io/part-of": "astrobio", "app.kubernetes.io/version": "0.1.0",
                               "astrobio.dev/run-id": "Exp_2024.10"}
-    assert replicas(job)["Master"]["template"]["metadata"]["labels"] == meta["labels"]
+    assert pod_metadata(job)["labels"] == meta["labels"]
     assert meta["annotations"]["astrobio.dev/artifact-uri"] == f"{CLUSTER_STORE}/runs/Exp_2024.10/pretrain/graph_vae"
     assert render_pytorchjob(variant("gpu"), "graph_vae")["metadata"]["name"] == "astrobio-graph-vae"
 

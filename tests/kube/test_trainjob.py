@@ -23,7 +23,7 @@ def test_every_component_and_scale_validates(component, name):
 
 @pytest.mark.parametrize("name", SCALES)
 def test_same_job_as_the_pytorchjob(name):
-    cfg = variant(name)
+    cfg = variant(name, "kube.layout=master-worker")  # the static-rendezvous PyTorchJob: same env as the TrainJob
     tj = render_trainjob(cfg, "graph_vae", run_id="r7")
     pj = render_pytorchjob(cfg, "graph_vae", run_id="r7")
     master = pj["spec"]["pytorchReplicaSpecs"]["Master"]["template"]

@@ -23,7 +23,7 @@ from .conftest import variant
 
 @pytest.fixture(scope="module")
 def job():
-    return render_pytorchjob(variant("gpu"), "graph_vae")
+    return render_pytorchjob(variant("gpu", "kube.layout=master-worker"), "graph_vae")  # has a Master to break
 
 
 def test_replicas_as_a_string_fails(job):
@@ -113,7 +113,7 @@ def test_katib_experiment_fields_are_checked_through_allof_and_refs():
     """Katib's typed schema roots at allOf/$ref: metadata and spec are declared there, a typo below is not."""
     import yaml
 
-    exp = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifests" / "katib-graph-vae.yaml").read_text())
+    exp = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifests" / "katib" / "graph-vae.yaml").read_text())
     assert check_object(exp) == []
     exp["spec"]["objective"]["goall"] = 0.9
     exp["metadata"]["labelz"] = {}

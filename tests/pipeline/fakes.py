@@ -36,12 +36,16 @@ class FakeTrainingClient:
                  on_state: Callable[[str | None], None] | None = None) -> None:
         self.states, self.exists, self.on_state = list(states), exists, on_state
         self.created: list[tuple[Any, str]] = []
+        self.deleted: list[tuple[str, str, Any]] = []
         self.polls = 0
 
     def create_job(self, job: Any = None, namespace: str | None = None, **_: Any) -> None:
         if self.exists:
             raise RuntimeError(f"Failed to create PyTorchJob: {namespace}/{job.metadata.name}")
         self.created.append((job, namespace))
+
+    def delete_job(self, name: str, namespace: str | None = None, delete_options: Any = None, **_: Any) -> None:
+        self.deleted.append((name, namespace or "", delete_options))
 
     def get_job(self, name: str, namespace: str | None = None, **_: Any) -> KubeflowOrgV1PyTorchJob:
         if not self.created and not self.exists:

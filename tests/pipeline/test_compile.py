@@ -16,7 +16,15 @@ from astrobio.errors import UsageError
 from astrobio.phases.graph import PHASES
 from astrobio.pipeline.compile import render_pipeline
 from astrobio.pipeline.kfp_components import DEFAULT_BASE_IMAGE, kfp_component_name
-from astrobio.pipeline.kfp_pipeline import PIPELINE_NAME, SECRET_ENV_KEYS, build_pipeline, pipeline_root
+from astrobio.pipeline.kfp_pipeline import (
+    CLUSTER_STORE_DEFAULT,
+    PIPELINE_NAME,
+    SECRET_ENV_KEYS,
+    STEP_RESOURCES,
+    build_pipeline,
+    pipeline_root,
+)
+from astrobio.pipeline.pod_identity import POD_FIELD_ENV
 from tests.pipeline.helpers import DEFAULT_CONFIG, ROOT
 
 ALL_COMPONENTS = [name for phase in PHASES for name in phase.components]
@@ -89,25 +97,60 @@ def test_kubernetes_platform_spec_from_the_kube_section(compiled: dict[str, Any]
         (secret,) = spec["secretAsEnv"]
         assert secret["secretName"] == "my-minio-creds", name
         assert {(m["secretKey"], m["envVar"]) for m in secret["keyToEnv"]} == {(k, k) for k in SECRET_ENV_KEYS}
-        assert spec["nodeSelector"] == {"labels": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}}, name
-        assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
         assert spec["imagePullPolicy"] == gpu_cfg.kube.image_pull_policy
 
 
-def test_accelerator_and_image_from_config(compiled: dict[str, Any]) -> None:
+def test_steps_know_their_own_pod_through_the_downward_api(compiled: dict[str, Any]) -> None:
+    """Item 1/4 of the KFP issue: the launcher creates its PyTorchJob in the step pod's namespace and
+    owns it by the pod, so every step maps metadata.namespace/name/uid to env (kfp-kubernetes
+    `use_field_path_as_env`; the KFP driver turns fieldPathAsEnv into a downward-API env var:
+    kubeflow/pipelines backend/src/v2/driver/k8s.go)."""
+    executors = compiled["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for name, spec in executors.items():
+        found = {e["name"]: e["fieldPath"] for e in spec["fieldPathAsEnv"]}
+        assert found == POD_FIELD_ENV, name
+        assert found["ASTROBIO_POD_NAMESPACE"] == "metadata.namespace"
+
+
+def test_launcher_steps_hold_no_gpu_and_ask_for_little(compiled: dict[str, Any], gpu_cfg: AstrobioConfig) -> None:
+    """A step only waits for its PyTorchJob: the GPU profile (accelerator, GPU node selector and
+    tolerations) is on the job's pods, never on the step's, which gets small CPU/memory requests."""
+    assert gpu_cfg.kube.gpu.per_node == 2 and gpu_cfg.kube.gpu.node_selector  # a GPU profile is configured
     executors = compiled["pipeline"]["deploymentSpec"]["executors"]
     for name, executor in executors.items():
         container = executor["container"]
         assert container["image"] == DEFAULT_BASE_IMAGE, name
-        accelerator = container["resources"]["accelerator"]
-        assert (accelerator["resourceType"], accelerator["resourceCount"]) == ("nvidia.com/gpu", "2"), name
         assert "pip install" not in " ".join(container["command"]), name  # nothing installed at start
+        resources = container["resources"]
+        assert "accelerator" not in resources, name
+        kind = "production" if name == "exec-production" else "train"
+        cpu, memory = STEP_RESOURCES[kind]["cpu"], STEP_RESOURCES[kind]["memory"]
+        assert (resources["resourceCpuRequest"], resources["resourceCpuLimit"]) == cpu, name
+        assert (resources["resourceMemoryRequest"], resources["resourceMemoryLimit"]) == memory, name
+    assert STEP_RESOURCES["train"] == {"cpu": ("100m", "1"), "memory": ("256Mi", "1Gi")}
+    platform = compiled["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for name, spec in platform.items():
+        assert "nodeSelector" not in spec and "tolerations" not in spec, name
 
 
-def test_pipeline_root_under_an_s3_store(compiled: dict[str, Any], default_cfg: AstrobioConfig) -> None:
+def test_pipeline_root_under_an_s3_store(compiled: dict[str, Any], default_cfg: AstrobioConfig, tmp_path: Path) -> None:
     assert compiled["pipeline"]["defaultPipelineRoot"] == "s3://astrobio-bucket/team/kfp"
-    assert pipeline_root(default_cfg.store.uri) is None
     assert pipeline_root("s3://b/") == "s3://b/kfp"
+    with pytest.raises(UsageError, match="s3:// store"):
+        pipeline_root("artifacts")
+
+
+def test_a_local_config_store_still_compiles_to_an_s3_default(default_cfg: AstrobioConfig, tmp_path: Path) -> None:
+    """configs/default.yaml stores locally; the compiled pipeline (what the chart uploads and the KFP
+    UI runs) must default to an s3:// store and pipeline root, or phase 1 stops at once."""
+    from kfp import compiler
+
+    assert not default_cfg.store.uri.startswith("s3://")
+    compiler.Compiler().compile(build_pipeline(default_cfg), str(tmp_path / "p.yaml"))
+    doc = next(yaml.safe_load_all((tmp_path / "p.yaml").read_text()))
+    assert CLUSTER_STORE_DEFAULT == "s3://astrobio"
+    assert doc["root"]["inputDefinitions"]["parameters"]["store_uri"]["defaultValue"] == CLUSTER_STORE_DEFAULT
+    assert doc["defaultPipelineRoot"] == "s3://astrobio/kfp"
 
 
 def test_pipeline_parameters_default_to_the_config(compiled: dict[str, Any], gpu_cfg: AstrobioConfig) -> None:
@@ -130,21 +173,6 @@ def test_files_load_back_with_the_kfp_sdk(compiled: dict[str, Any]) -> None:
         assert path.name == f"{component.name}.yaml"
         assert set(component.component_spec.outputs) == {"artifact_uri", "metrics", "report"}
     assert names == [kfp_component_name(c) for c in ALL_COMPONENTS]
-
-
-def test_unsupported_gpu_count_is_a_usage_error() -> None:
-    cfg = load_config(DEFAULT_CONFIG, ["kube.gpu.per_node=3"])
-    with pytest.raises(UsageError, match="per_node=3"):
-        build_pipeline(cfg)
-
-
-def test_cpu_only_profile_requests_no_accelerator(tmp_path: Path) -> None:
-    from kfp import compiler
-
-    cfg = load_config(DEFAULT_CONFIG, ["kube.gpu.per_node=0"])
-    compiler.Compiler().compile(build_pipeline(cfg), str(tmp_path / "p.yaml"))
-    doc = next(yaml.safe_load_all((tmp_path / "p.yaml").read_text()))
-    assert all("resources" not in e["container"] for e in doc["deploymentSpec"]["executors"].values())
 
 
 def test_default_image_matches_the_built_base_image(default_cfg: AstrobioConfig) -> None:

@@ -15,6 +15,7 @@ from astrobio.config import AstrobioConfig, load_config, to_yaml
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.kube.pytorchjob import render_pytorchjob
 from astrobio.pipeline.launcher import TRAIN_COMMAND_ENV, report_failure_and_exit, run_train_step
+from astrobio.pipeline.pod_identity import NAME_ENV, NAMESPACE_ENV, UID_ENV
 from astrobio.pipeline.pytorchjob_launch import job_model, wait_for_job
 from astrobio.store import artifact_prefix, is_complete, open_store, publish_dir
 from tests.pipeline.helpers import DEFAULT_CONFIG, fake_train_command
@@ -48,9 +49,14 @@ def publish_fake_artifact(cfg: AstrobioConfig, component: str, env: dict[str, st
     return f"{store.uri.rstrip('/')}/{prefix}"
 
 
+POD = {NAMESPACE_ENV: "astrobio", NAME_ENV: "astrobio-five-phase-abc-123", UID_ENV: "0d9c7f4e-uid"}
+"""What the downward API gives a step pod (the compiled pipeline maps these fields)."""
+
+
 def kubeflow_step(cfg: AstrobioConfig, env: dict[str, str], client: Any, logs: list[str]) -> Any:
     return run_train_step(component="graph_vae", run_id="r1", config_yaml=to_yaml(cfg), store_uri=cfg.store.uri,
-                          mode="kubeflow", upstream="{}", env=env, training_client=client, log=logs.append)
+                          mode="kubeflow", upstream="{}", env={**POD, **env}, training_client=client,
+                          log=logs.append)
 
 
 def test_kubeflow_mode_creates_exactly_the_rendered_job(s3: S3TestServer, s3_cfg: AstrobioConfig) -> None:
@@ -62,13 +68,16 @@ def test_kubeflow_mode_creates_exactly_the_rendered_job(s3: S3TestServer, s3_cfg
     (job, namespace), = client.created
     from kubeflow.training import ApiClient
 
-    assert ApiClient().sanitize_for_serialization(job) == render_pytorchjob(s3_cfg, "graph_vae", run_id="r1")
+    expected = render_pytorchjob(s3_cfg, "graph_vae", run_id="r1")
+    expected["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Pod", "name": POD[NAME_ENV],
+                                                "uid": POD[UID_ENV]}]
+    assert ApiClient().sanitize_for_serialization(job) == expected
     assert namespace == "astrobio"
     assert result.artifact_uri == f"{s3_cfg.store.uri}/runs/r1/pretrain/graph_vae"
     assert result.metrics == METRICS and not result.reused
     assert result.details == {"PyTorchJob": "astrobio/astrobio-graph-vae-r1"}
-    assert logs[0] == "PyTorchJob astrobio/astrobio-graph-vae-r1: created"
-    assert "Succeeded (PyTorchJobSucceeded)" in logs[1]
+    assert logs[1] == "PyTorchJob astrobio/astrobio-graph-vae-r1: created"
+    assert "Succeeded (PyTorchJobSucceeded)" in logs[2]
 
 
 def test_kubeflow_mode_reports_a_failed_job_clearly(s3: S3TestServer, s3_cfg: AstrobioConfig) -> None:
@@ -90,7 +99,7 @@ def test_kubeflow_mode_attaches_to_a_job_that_already_exists(s3: S3TestServer, s
         mp.setattr("astrobio.pipeline.pytorchjob_launch.time.sleep", lambda _: None)
         result = kubeflow_step(s3_cfg, env, client, logs)
     assert client.created == [] and result.metrics == METRICS
-    assert "already exists; attaching" in logs[0]
+    assert "already exists; attaching" in logs[1]
 
 
 def test_kubeflow_mode_refuses_an_existing_failed_job(s3: S3TestServer, s3_cfg: AstrobioConfig) -> None:

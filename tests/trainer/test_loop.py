@@ -14,7 +14,7 @@ from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.trainer import Preempted, StopFlag, TrainJob, train
 from astrobio.trainer.checkpoint import list_checkpoints, load_weights
 from astrobio.trainer.distributed import DistEnv
-from astrobio.trainer.metrics import KATIB_METRIC_REGEX
+from astrobio.trainer.metrics import KATIB_METRIC_REGEX, split_timestamp
 from tests.toy_component import SPEC, ToyConfig
 
 
@@ -39,7 +39,9 @@ def test_training_beats_baseline_and_writes_artifact(tmp_path, capsys):
     card = json.loads((art / "model_card.json").read_text())
     assert card["baselines"]["baseline_mean_test_mse"] == pytest.approx(result.metrics["baseline_mean_test_mse"])
     assert card["versions"]["torch"].startswith("2.13")
-    lines = [l for l in capsys.readouterr().out.splitlines() if "=" in l]
+    stamped = [split_timestamp(l) for l in capsys.readouterr().out.splitlines() if "=" in l]
+    assert all(when for when, _ in stamped)  # Katib's collector takes the leading RFC3339 time
+    lines = [rest for _, rest in stamped]
     assert any(l.startswith("val_mse=") for l in lines)
     for line in lines:  # every stdout metric line parses with Katib's default StdOut regex
         m = re.fullmatch(KATIB_METRIC_REGEX, line)

@@ -171,3 +171,13 @@ name files on it (components.<c>.data.path: /data/...). Unchanged without existi
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Adds the release's standard labels to a shipped object (dict "ctx" root "obj" object), in place;
+labels the renderer already set (name, component, run id) keep their values.
+*/}}
+{{- define "astrobio.shippedLabels" -}}
+{{- $component := default "training" (get (default (dict) .obj.metadata.labels) "app.kubernetes.io/component") -}}
+{{- $release := include "astrobio.labels" (dict "ctx" .ctx "component" $component) | fromYaml -}}
+{{- $_ := set .obj.metadata "labels" (merge (default (dict) .obj.metadata.labels) $release) -}}
+{{- end -}}

@@ -74,19 +74,16 @@ def render_images_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: SetOpt
 @render_app.command("manifests")
 def render_manifests_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: SetOpt = None,
                          debug: DebugOpt = False) -> None:
-    """Write manifests/ (a PyTorchJob per component, Secret example, README) from configs/default.yaml."""
+    """Write manifests/ (a PyTorchJob per component, Katib Experiments in manifests/katib/, Secret example, README)."""
 
     def body() -> None:
         from astrobio.kube.manifests import render_manifests
+        from astrobio.tune.manifests import tuning_root
 
         root = out or default_root()
         source = config or default_root() / "configs" / "default.yaml"
         cfg = _load(source, set_)
-        for path in render_manifests(cfg, root, _source(source, default_root())):
-            typer.echo(str(path))
-        from astrobio.tune.manifests import render_tuning_manifests
-
-        for path in render_tuning_manifests(root):
+        for path in render_manifests(cfg, root, _source(source, default_root()), tuning_root(root)):
             typer.echo(str(path))
 
     guarded(body, debug)
@@ -161,6 +158,14 @@ def _pipeline_compile():  # -> module
     return compile_mod
 
 
+def _pipeline_submit():  # -> module
+    try:
+        from astrobio.pipeline import submit as submit_mod
+    except ImportError as exc:
+        raise RuntimeFailure(f"the KFP pipeline module is not available ({exc})") from None
+    return submit_mod
+
+
 @submit_app.command("train")
 def submit_train_cmd(
     component: ComponentOpt,
@@ -192,17 +197,25 @@ def submit_train_cmd(
 
 @submit_app.command("pipeline")
 def submit_pipeline_cmd(
-    host: Annotated[str, typer.Option("--host", help="KFP API endpoint, e.g. http://localhost:8080")],
+    host: Annotated[Optional[str], typer.Option("--host", help="KFP API endpoint, e.g. http://localhost:8080; "
+                                                "omitted: through the kubeconfig's API server proxy")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     run_name: Annotated[Optional[str], typer.Option("--run-name")] = None,
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="multi-user KFP: the profile namespace to run in")] = None,
+    service_account: Annotated[Optional[str], typer.Option("--service-account", help="default: KFP's runner (pipeline-runner, or default-editor in a profile)")] = None,
+    token: Annotated[Optional[str], typer.Option("--token", envvar="KFP_TOKEN", show_envvar=True, help="bearer token for a multi-user KFP")] = None,
+    kube_context: Annotated[Optional[str], typer.Option("--kube-context", help="kubeconfig context when --host is omitted")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="compile and show, submit nothing")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Run the five-phase pipeline on Kubeflow Pipelines."""
 
     def body() -> None:
-        typer.echo(_pipeline_compile().submit_pipeline(_load(config, set_), host, run_name, dry_run))
+        submit_pipeline = _pipeline_submit().submit_pipeline
+        typer.echo(submit_pipeline(_load(config, set_), host, run_name, dry_run, namespace=namespace,
+                                   service_account=service_account, token=token, kube_context=kube_context,
+                                   env=os.environ))
 
     guarded(body, debug)
 

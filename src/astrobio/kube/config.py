@@ -90,6 +90,26 @@ class ElasticSettings(Strict):
         return self
 
 
+class SchedulingSettings(Strict):
+    """Gang scheduling, so a half-placed multi-node job does not sit on GPUs others wait for.
+
+    `runPolicy.schedulingPolicy` is read by the Training Operator when it runs with a gang
+    scheduler (Volcano or scheduler-plugins): it creates a PodGroup with `minMember` =
+    min_available (`pkg/controller.v1/common/job.go`). `kueue_queue` sets the
+    `kueue.x-k8s.io/queue-name` label, with which Kueue admits the whole job or none of it.
+    """
+
+    gang: bool = Field(True, description="multi-node jobs carry runPolicy.schedulingPolicy (all pods or none)")
+    min_available: int | None = Field(None, ge=1, le=1025,
+                                      description="pods that must be placed together; unset = every pod of the job")
+    queue: str | None = Field(None, min_length=1, max_length=253, description="Volcano queue (schedulingPolicy.queue)")
+    priority_class: str | None = Field(None, pattern=K8S_NAME,
+                                       description="PriorityClass of the job's PodGroup and pods")
+    schedule_timeout_s: int | None = Field(None, ge=1, le=86_400,
+                                           description="how long a PodGroup may wait for all its pods (scheduler-plugins)")
+    kueue_queue: str | None = Field(None, pattern=K8S_NAME, description="Kueue LocalQueue (label kueue.x-k8s.io/queue-name)")
+
+
 class KubeSection(Strict):
     """Cluster-side settings for `astrobio render|submit` and the Helm chart."""
 
@@ -103,7 +123,12 @@ class KubeSection(Strict):
                                   f"else {CLUSTER_STORE}")
     storage_secret: str = Field("astrobio-storage", pattern=K8S_NAME,
                                 description="Secret with ASTROBIO_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY[, AWS_REGION]")
-    workers: int = Field(1, ge=0, le=1024, description="Worker replicas beside the Master (nodes = workers + 1)")
+    workers: int = Field(1, ge=0, le=1024, description="nodes beside the first (nodes = workers + 1)")
+    layout: Literal["auto", "master-worker"] = Field(
+        "auto", description="auto: one node = a Master, several = Workers with c10d rendezvous on worker-0 "
+                            "(Pod Security restricted admits every pod); master-worker: Master + Workers, whose "
+                            "operator-injected init-pytorch container restricted refuses unless the operator's "
+                            "--pytorch-init-container-template-file makes it compliant")
     gpu: GpuProfile = GpuProfile()
     resources: PodResources = PodResources()
     istio_sidecar: bool = Field(False, description="an Istio sidecar keeps finished job pods alive; off by default")
@@ -116,7 +141,17 @@ class KubeSection(Strict):
     trainjob_runtime: str = Field("torch-distributed", pattern=K8S_NAME,
                                   description="ClusterTrainingRuntime a Kubeflow Trainer v2 TrainJob references")
     elastic: ElasticSettings | None = None
+    scheduling: SchedulingSettings = SchedulingSettings()
     kfp_caching: bool = Field(False, description="KFP step caching; only safe where inputs fully determine a step")
+
+    @model_validator(mode="after")
+    def _layout(self) -> KubeSection:
+        """An elastic range needs the Worker-only layout; say so here rather than render a job the
+        operator runs differently from what was asked."""
+        if self.layout == "master-worker" and self.elastic is not None:
+            raise ValueError("kube.layout 'master-worker' cannot be combined with kube.elastic "
+                             "(elastic jobs are Worker-only); use kube.layout=auto")
+        return self
 
     @field_validator("store_uri")
     @classmethod

@@ -1,8 +1,9 @@
 """`astrobio doctor`: is this machine, and the cluster it points at, ready to train?
 
 Each check gives one line: pass/fail/warn/skip, what was found, and the fix. Local checks (Python,
-torch, torchrun, artifact store) always run; cluster checks (credentials, API server, CRDs,
-namespace, service account, storage Secret) run when a kubeconfig or in-cluster account exists
+torch, torchrun, artifact store) always run; cluster checks (credentials, API server, Training
+Operator, CRDs, namespace with its Pod Security level and Katib label, service account, RBAC,
+storage Secret; see doctor_cluster) run when a kubeconfig or in-cluster account exists
 and are reported as skipped otherwise; the KFP endpoint is checked when one is given. Checks
 return data; `render_report` turns them into text, so both are testable without a cluster.
 Reliability and security checks of this machine (secrets in the config file, disk space, the
@@ -22,13 +23,14 @@ from pathlib import Path
 from astrobio.config import AstrobioConfig
 from astrobio.errors import AstrobioError
 from astrobio.kube.doctor_check import Check, Status
+from astrobio.kube.doctor_kfp import KfpKubeProbe, KfpProbe, kfp_namespace_checks, pipeline_presence_check
+from astrobio.kube.doctor_cluster import namespace_checks, operator_check, rbac_check
 from astrobio.kube.doctor_local import audit_check, checkpoints_check, config_secrets_check, disk_check
 from astrobio.kube.doctor_probe import ClusterProbe, KubeProbe, ProbeError
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, SECRET_KEY_VARS, redact_userinfo
 
 __all__ = ["Check", "Status", "run_doctor", "render_report", "failures"]
-CRDS: tuple[tuple[str, bool, str], ...] = (
-    ("pytorchjobs.kubeflow.org", True, "install the Kubeflow Training Operator (v1)"),
+CRDS: tuple[tuple[str, bool, str], ...] = (  # the PyTorchJob CRD is part of the training-operator check
     ("experiments.kubeflow.org", True, "install Katib (needed by `astrobio tune --backend katib`)"),
     ("trainjobs.trainer.kubeflow.org", False, "install Kubeflow Trainer v2 (only for --api trainjob)"),
 )
@@ -96,7 +98,8 @@ def store_check(uri: str, env: Mapping[str, str]) -> Check:
 
 
 def cluster_checks(cfg: AstrobioConfig, probe: ClusterProbe) -> list[Check]:
-    """API server, CRDs, namespace, service account and storage Secret."""
+    """API server, Training Operator, CRDs, namespace (Pod Security level, Katib label), service
+    account, this identity's RBAC and the storage Secret."""
     kube = cfg.kube
     try:
         version = probe.server_version()
@@ -112,18 +115,19 @@ def cluster_checks(cfg: AstrobioConfig, probe: ClusterProbe) -> list[Check]:
             return
         checks.append(Check(name, "pass", ok) if found else Check(name, "fail" if required else "warn", missing, fix))
 
+    checks.append(operator_check(probe))
     for crd, required, fix in CRDS:
         ask(f"crd {crd}", lambda crd=crd: probe.crd_exists(crd), "installed", "not installed", fix, required)
-    ns = kube.namespace
-    ask("namespace", lambda: probe.namespace_exists(ns), ns, f"{ns} does not exist", f"kubectl create namespace {ns}")
-    sa = kube.service_account
+    checks += namespace_checks(cfg, probe)
+    ns, sa = kube.namespace, kube.service_account
     ask("service-account", lambda: probe.service_account_exists(ns, sa), f"{ns}/{sa}", f"{ns}/{sa} does not exist",
         f"helm install the astrobio chart, or kubectl -n {ns} create serviceaccount {sa}")
-    checks.append(_secret_check(cfg, probe))
+    checks.append(rbac_check(cfg, probe))
+    checks.append(secret_check(cfg, probe))
     return checks
 
 
-def _secret_check(cfg: AstrobioConfig, probe: ClusterProbe) -> Check:
+def secret_check(cfg: AstrobioConfig, probe: ClusterProbe) -> Check:
     ns, name = cfg.kube.namespace, cfg.kube.storage_secret
     fix = (f"kubectl -n {ns} create secret generic {name} "
            + " ".join(f"--from-literal={k}=..." for k in SECRET_KEYS))
@@ -182,7 +186,8 @@ def run_doctor(cfg: AstrobioConfig, env: Mapping[str, str], kubeconfig: Path | N
                kfp_host: str | None = None,
                probe_factory: Callable[[object], ClusterProbe] = KubeProbe, *,
                config: Path | None = None, output: Path | None = None,
-               audit_report: Path | None = None) -> list[Check]:
+               audit_report: Path | None = None,
+               kfp_probe_factory: Callable[[object], KfpProbe] = KfpKubeProbe) -> list[Check]:
     """All checks, in the order they are printed."""
     from astrobio.kube.cluster import load_cluster_access
 
@@ -194,8 +199,11 @@ def run_doctor(cfg: AstrobioConfig, env: Mapping[str, str], kubeconfig: Path | N
     else:
         checks.append(Check("kubeconfig", "pass", access.source))
         checks += cluster_checks(cfg, probe_factory(access.configuration))
+        if any(c.name == "api-server" and c.status == "pass" for c in checks):  # then the KFP questions too
+            checks += kfp_namespace_checks(cfg, kfp_probe_factory(access.configuration))
     if kfp_host:
         checks.append(kfp_check(kfp_host))
+        checks.append(pipeline_presence_check(kfp_host, env, cfg.kube.namespace))
     return checks
 
 

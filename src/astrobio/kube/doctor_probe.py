@@ -18,10 +18,25 @@ class ProbeError(Exception):
 class ClusterProbe(Protocol):
     def server_version(self) -> str: ...
     def crd_exists(self, name: str) -> bool: ...
-    def namespace_exists(self, namespace: str) -> bool: ...
     def service_account_exists(self, namespace: str, name: str) -> bool: ...
     def secret_keys(self, namespace: str, name: str) -> set[str] | None:
         """Key names of the Secret (never values), None when it does not exist."""
+        ...
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        """The namespace's labels, None when it does not exist."""
+        ...
+    def crd_served(self, name: str, version: str) -> bool | None:
+        """None: no such CRD; else whether `version` is served and the CRD is Established."""
+        ...
+    def operator_presence(self) -> str | None:
+        """Where the Training Operator was found (its webhook or Deployment), None when neither is."""
+        ...
+    def can_i(self, verb: str, group: str, resource: str, namespace: str, subresource: str = "") -> bool:
+        """A SelfSubjectAccessReview: may this kubeconfig's identity do it?"""
+        ...
+    def katib_injects_security_context(self) -> bool | None:
+        """Katib's `init.controller.injectSecurityContext` (ConfigMap kubeflow/katib-config), None
+        when there is no such ConfigMap."""
         ...
 
 
@@ -39,6 +54,14 @@ def _reason(exc: Exception) -> str:
     return f"{status} {text}" if status else text
 
 
+OPERATOR_WEBHOOK = "validator.training-operator.kubeflow.org"
+OPERATOR_DEPLOYMENT = ("kubeflow", "training-operator")
+KATIB_CONFIG = ("kubeflow", "katib-config", "katib-config.yaml")
+"""Where Katib v0.19 reads its controller config (`pkg/controller.v1beta1/consts/const.go`)."""
+"""Names the Training Operator v1.9 manifests install (`manifests/base`: the validating webhook
+configuration and the Deployment in namespace kubeflow)."""
+
+
 class KubeProbe:
     """ClusterProbe over the kubernetes client, from a loaded client configuration."""
 
@@ -49,6 +72,9 @@ class KubeProbe:
         self._core = client.CoreV1Api(api)
         self._ext = client.ApiextensionsV1Api(api)
         self._version = client.VersionApi(api)
+        self._admission = client.AdmissionregistrationV1Api(api)
+        self._apps = client.AppsV1Api(api)
+        self._authz = client.AuthorizationV1Api(api)
         self._timeout = timeout_s
 
     def _ask(self, call: Any, missing_ok: bool = True) -> Any:
@@ -70,9 +96,6 @@ class KubeProbe:
     def crd_exists(self, name: str) -> bool:
         return self._ask(lambda: self._ext.read_custom_resource_definition(name, _request_timeout=self._timeout)) is not None
 
-    def namespace_exists(self, namespace: str) -> bool:
-        return self._ask(lambda: self._core.read_namespace(namespace, _request_timeout=self._timeout)) is not None
-
     def service_account_exists(self, namespace: str, name: str) -> bool:
         found = self._ask(lambda: self._core.read_namespaced_service_account(name, namespace, _request_timeout=self._timeout))
         return found is not None
@@ -82,3 +105,51 @@ class KubeProbe:
         if secret is None:
             return None
         return set(secret.data or {}) | set(secret.string_data or {})
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        found = self._ask(lambda: self._core.read_namespace(namespace, _request_timeout=self._timeout))
+        return None if found is None else dict(found.metadata.labels or {})
+
+    def crd_served(self, name: str, version: str) -> bool | None:
+        crd = self._ask(lambda: self._ext.read_custom_resource_definition(name, _request_timeout=self._timeout))
+        if crd is None:
+            return None
+        served = any(v.name == version and v.served for v in crd.spec.versions or [])
+        conditions = (crd.status.conditions if crd.status else None) or []
+        return served and any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    def operator_presence(self) -> str | None:
+        webhook = self._ask(lambda: self._admission.read_validating_webhook_configuration(
+            OPERATOR_WEBHOOK, _request_timeout=self._timeout))
+        if webhook is not None:
+            return f"webhook {OPERATOR_WEBHOOK}"
+        ns, name = OPERATOR_DEPLOYMENT
+        deployment = self._ask(lambda: self._apps.read_namespaced_deployment(name, ns, _request_timeout=self._timeout))
+        if deployment is None:
+            return None
+        ready = (deployment.status.ready_replicas if deployment.status else None) or 0
+        return f"deployment {ns}/{name} ({ready} ready)"
+
+    def can_i(self, verb: str, group: str, resource: str, namespace: str, subresource: str = "") -> bool:
+        from kubernetes import client
+
+        review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=client.V1ResourceAttributes(verb=verb, group=group, resource=resource,
+                                                            subresource=subresource or None, namespace=namespace)))
+        answer = self._ask(lambda: self._authz.create_self_subject_access_review(review, _request_timeout=self._timeout),
+                           missing_ok=False)
+        return bool(answer.status and answer.status.allowed)
+
+    def katib_injects_security_context(self) -> bool | None:
+        import yaml
+
+        ns, name, key = KATIB_CONFIG
+        found = self._ask(lambda: self._core.read_namespaced_config_map(name, ns, _request_timeout=self._timeout))
+        if found is None:
+            return None
+        try:
+            config = yaml.safe_load((found.data or {}).get(key) or "") or {}
+        except yaml.YAMLError as exc:
+            raise ProbeError(f"{ns}/{name} {key} is not YAML: {str(exc).splitlines()[0]}") from None
+        controller = ((config.get("init") or {}).get("controller") or {}) if isinstance(config, dict) else {}
+        return controller.get("injectSecurityContext") is True

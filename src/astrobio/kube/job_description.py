@@ -89,8 +89,15 @@ class JobDescription:
     service_account: str
     termination_grace_s: int
     artifact_uri: str
+    priority_class: str | None = None
 
-    def container(self, name: str) -> V1Container:
+    def static_env(self) -> list[V1EnvVar]:
+        """The env of a static-rendezvous launch (a Master-led PyTorchJob, a TrainJob): the join
+        timeout, which in elastic mode travels as `elasticPolicy.rdzvConf` instead (the operator
+        writes PET_RDZV_CONF from it, `pkg/controller.v1/pytorch/elastic.go`)."""
+        return [*self.env, V1EnvVar(name="PET_RDZV_CONF", value=f"timeout={self.rendezvous_timeout_s}")]
+
+    def container(self, name: str, env: list[V1EnvVar] | None = None) -> V1Container:
         """The training container under `name` (`pytorch` for PyTorchJob, `node` for TrainJob)."""
         return V1Container(
             name=name,
@@ -98,7 +105,7 @@ class JobDescription:
             image_pull_policy=self.image_pull_policy,
             command=list(self.command),
             args=list(self.args),
-            env=list(self.env),
+            env=list(self.env if env is None else env),
             resources=self.resources,
             ports=[V1ContainerPort(name=PORT_NAME, container_port=MASTER_PORT, protocol="TCP")],
             volume_mounts=list(self.volume_mounts),
@@ -199,8 +206,6 @@ def describe_job(cfg: AstrobioConfig, component: str, *, run_id: str | None = No
     elastic = kube.elastic if ddp else None
     threads = max(1, int(cpu_cores(kube.resources.cpu) / nproc))
     env = _secret_env(cfg) + [V1EnvVar(name="OMP_NUM_THREADS", value=str(threads))]
-    if elastic is None:  # static rendezvous; elastic mode passes the timeout through elasticPolicy.rdzvConf
-        env.append(V1EnvVar(name="PET_RDZV_CONF", value=f"timeout={kube.rendezvous_timeout_s}"))
     volumes, mounts = _volumes(cfg, config_ref)
     labels = standard_labels(component, effective_run)
     uri = f"{cluster_store_uri(kube, cfg.store.uri).rstrip('/')}/{artifact_prefix(effective_run, spec.phase, component)}"
@@ -230,4 +235,5 @@ def describe_job(cfg: AstrobioConfig, component: str, *, run_id: str | None = No
         service_account=kube.service_account,
         termination_grace_s=kube.termination_grace_s,
         artifact_uri=uri,
+        priority_class=kube.scheduling.priority_class,
     )

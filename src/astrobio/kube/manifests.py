@@ -1,6 +1,8 @@
 """Generated `manifests/`: what an ML engineer applies with kubectl, rendered from a config.
 
-`render_manifest_files` is pure (path -> text); `render_manifests` writes it. The output has no
+`render_manifest_files` is pure (path -> text); `render_manifests` writes it: a PyTorchJob per
+component, the Katib Experiments in their own folder `manifests/katib/` (so `kubectl apply -f
+manifests/` needs no Katib), and a README that says in which order to apply the phases. The output has no
 timestamps and sorted keys, so a test re-renders into a temporary folder and compares byte for
 byte with the committed copy. The storage Secret ships as a fully commented example, so
 `kubectl apply -f manifests/` can never overwrite a real Secret with placeholders.
@@ -9,18 +11,28 @@ byte with the committed copy. The storage Secret ships as a fully commented exam
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kubernetes.client import ApiClient, V1ObjectMeta, V1Secret
 
 from astrobio.config import AstrobioConfig
+from astrobio.kube.config import KubeSection
+from astrobio.kube.job_description import ARTIFACT_ANNOTATION
 from astrobio.kube.naming import APP_NAME, dashed
 from astrobio.kube.pytorchjob import render_pytorchjob
+from astrobio.phases.graph import PHASES
 from astrobio.kube.validate import validate_object
 from astrobio.kube.yamlio import commented, dump_yaml
-from astrobio.registry import component_names
+from astrobio.registry import component_names, get_spec
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS, SECRET_KEY_VARS
 
 FOLDER = "manifests"
+KATIB_FOLDER = "manifests/katib"
+APP_LABEL = "app.kubernetes.io/name"
+PRIMARY_LABEL = "training.kubeflow.org/job-role"
+"""Training Operator v1.9 sets job-role=master on the Master, or on worker 0 when there is no Master
+(`pkg/controller.v1/pytorch/pytorchjob_controller.go` IsMasterRole)."""
+KATIB_INJECTION_LABEL = "katib.kubeflow.org/metrics-collector-injection"
 SECRET_EXAMPLE = "storage-secret.example.yaml"
 PLACEHOLDER = "REPLACE_ME"
 
@@ -58,17 +70,83 @@ def render_secret_example(cfg: AstrobioConfig) -> str:
     )
 
 
-def render_readme(cfg: AstrobioConfig, source: str, files: list[str]) -> str:
+def _layout(job: dict[str, Any]) -> str:
+    """`Master x1`, `Worker x2 (elastic 1-4)`: the replica specs as rendered."""
+    spec = job["spec"]
+    parts = [f"{kind} x{replica['replicas']}" for kind, replica in sorted(spec["pytorchReplicaSpecs"].items())]
+    elastic = spec.get("elasticPolicy")
+    if elastic:
+        parts.append(f"(elastic {elastic['minReplicas']}-{elastic['maxReplicas']})")
+    return " ".join(parts)
+
+
+def _job_rows(jobs: dict[str, dict[str, Any]]) -> tuple[str, list[list[str]]]:
+    """(markdown table of the jobs in phase order, file names per phase)."""
+    rows, phases = [], []
+    for phase in PHASES:
+        names = [c for c in phase.components if c in jobs]
+        if not names:
+            continue
+        phases.append([pytorchjob_file(c) for c in names])
+        for name in names:
+            upstream = get_spec(name).upstream
+            reads = "; ".join(f"`{jobs[u]['metadata']['annotations'][ARTIFACT_ANNOTATION]}`" for u in upstream if u in jobs)
+            rows.append(f"| {phase.number} {phase.name} | `{pytorchjob_file(name)}` | {_layout(jobs[name])} | "
+                        f"{reads or 'its config only (inline `--set` args; data ships in the image)'} | "
+                        f"`{jobs[name]['metadata']['annotations'][ARTIFACT_ANNOTATION]}` |")
+    head = "| phase | job | replicas | reads | writes |\n| --- | --- | --- | --- | --- |\n"
+    return head + "\n".join(rows), phases
+
+
+def _apply_steps(jobs: dict[str, dict[str, Any]], phases: list[list[str]], namespace: str) -> str:
+    """One `kubectl apply` per phase, each followed by a wait for its jobs to succeed."""
+    by_file = {pytorchjob_file(c): job["metadata"]["name"] for c, job in jobs.items()}
+    lines = []
+    for files in phases:
+        lines.append("kubectl apply " + " ".join(f"-f {FOLDER}/{f}" for f in files))
+        lines.append(f"kubectl -n {namespace} wait --for=condition=Succeeded --timeout=24h "
+                     + " ".join(f"pytorchjob/{by_file[f]}" for f in files))
+    return "\n".join(lines)
+
+
+def _katib_section(kube: KubeSection, experiments: list[str]) -> str:
+    """The README's Katib part: which Experiments, and the namespace label Katib needs."""
+    katib = "\n".join(f"- `{name}`" for name in experiments) or "- (none: no configs/tune-*.yaml)"
+    return f"""## Katib Experiments (`{KATIB_FOLDER.split('/', 1)[1]}/`)
+
+One per `configs/tune-*.yaml`, each exactly what `astrobio tune --config <that file> --backend katib`
+submits (trial = the component's PyTorchJob with the tried values as `--set`):
+
+{katib}
+
+They need Katib v1beta1 besides the above, and Katib injects its metrics collector only into pods
+of a namespace labelled for it; without the label every trial stays without metrics:
+
+```
+kubectl label namespace {kube.namespace} {KATIB_INJECTION_LABEL}=enabled
+kubectl apply -f {KATIB_FOLDER}/<name>.yaml
+kubectl -n {kube.namespace} get experiments,trials -l {APP_LABEL}={APP_NAME}
+```
+
+An Experiment of a later phase (e.g. fusion) reads the artifacts of its config's run id: train those first."""
+
+
+def render_readme(cfg: AstrobioConfig, source: str, jobs: dict[str, dict[str, Any]], experiments: list[str]) -> str:
     kube = cfg.kube
-    jobs = "\n".join(f"- `{name}`" for name in files)
+    table, phases = _job_rows(jobs)
     return f"""# manifests/
 
 Generated by `astrobio render manifests` from `{source}` (do not edit by hand: a test re-renders
-these files and fails on any difference). Every PyTorchJob is at the default scale of that config:
-Master + {kube.workers} Worker(s), {kube.gpu.per_node} GPU(s) per node, images `{kube.image_registry}/...:{kube.image_tag}`.
+these files and fails on any difference): one PyTorchJob per component at the scale of that config:
+{kube.workers + 1} node(s) (one: a Master; several: Workers meeting at worker-0, which Pod Security
+`restricted` admits), {kube.gpu.per_node} GPU(s) per node, images `{kube.image_registry}/...:{kube.image_tag}`; Katib Experiments in
+`{KATIB_FOLDER.split('/', 1)[1]}/`; `{SECRET_EXAMPLE}`, the storage Secret template (commented out: `kubectl apply` skips it).
 
-{jobs}
-- `{SECRET_EXAMPLE}`: the storage Secret template (commented out: `kubectl apply` skips it)
+{table}
+
+Every job also reads the store endpoint and keys from Secret `{kube.storage_secret}` and runs as service
+account `{kube.service_account}`; "reads" are the artifacts of the jobs before it (same run id), each
+taken only once its `COMPLETE` marker is there.
 
 ## Before the first apply
 
@@ -91,18 +169,30 @@ The jobs expect, in namespace `{kube.namespace}`:
 
 `astrobio doctor --config {source}` checks all of this.
 
-## Apply and watch
+## Apply in phase order, and watch
+
+A phase reads what the phase before it published, so apply it once those jobs have succeeded:
 
 ```
-kubectl apply -f manifests/
-kubectl -n {kube.namespace} get pytorchjobs -l app.kubernetes.io/name={APP_NAME}
-kubectl -n {kube.namespace} logs -f -l app.kubernetes.io/component=<component>,training.kubeflow.org/replica-type=master
+{_apply_steps(jobs, phases, kube.namespace)}
 ```
 
-Each job writes its artifact to the `astrobio.dev/artifact-uri` annotation's location (from
-`store.uri` of the config: use an `s3://` store so artifacts outlive the pods). A preempted pod
-checkpoints, exits 143 and restarts (restartPolicy ExitCode: codes 128-255 retry, 1-127 fail the
-job; see "Exit codes" in the project README), resuming from the checkpoint mirrored to the store.
+`kubectl apply -f manifests/` applies every job at once (not `{KATIB_FOLDER.split('/', 1)[1]}/`: kubectl does not recurse
+without `-R`). Do that only when the upstream artifacts of this run are already in the store: a
+job whose inputs are missing exits 2 and fails. Watch:
+
+```
+kubectl -n {kube.namespace} get pytorchjobs -l {APP_LABEL}={APP_NAME}
+kubectl -n {kube.namespace} logs -f -l app.kubernetes.io/component=<component>,{PRIMARY_LABEL}=master
+```
+
+(`{PRIMARY_LABEL}=master` is the pod that prints the metrics: the Master, or worker 0 of a
+Worker-only job.) Jobs write to `kube.store_uri` (an `s3://` store, so artifacts outlive the pods).
+A preempted pod checkpoints, exits 143 and restarts (restartPolicy ExitCode: codes 128-255 retry,
+1-127 fail the job; see "Exit codes" in the project README), resuming from the checkpoint mirrored
+to the store.
+
+{_katib_section(kube, experiments)}
 
 ## Change them
 
@@ -112,32 +202,40 @@ For a one-off job use `astrobio render job --component NAME --config FILE --set 
 """
 
 
-def render_manifest_files(cfg: AstrobioConfig, source: str = "configs/default.yaml") -> dict[str, str]:
-    """`manifests/<file>` -> text for every registered component, the Secret example and README.
-    Each job is validated first (upstream schemas and pod templates)."""
+def render_manifest_files(cfg: AstrobioConfig, source: str = "configs/default.yaml",
+                          tuning_root: Path | None = None) -> dict[str, str]:
+    """`manifests/<file>` -> text for every registered component, the Katib Experiments of the
+    tuning configs under `tuning_root` (default: this repository) for the same cluster settings,
+    the Secret example and README. Each object is validated first."""
+    from astrobio.tune.manifests import render_tuning_manifest_files, tuning_root as default_tuning_root
+
     files: dict[str, str] = {}
+    jobs: dict[str, dict[str, Any]] = {}
     for name in component_names():
-        job = render_pytorchjob(cfg, name)
+        job = jobs[name] = render_pytorchjob(cfg, name)
         validate_object(job, require_schema=False)
         files[f"{FOLDER}/{pytorchjob_file(name)}"] = _job_header(source, cfg) + dump_yaml(job)
-    jobs = [path.split("/", 1)[1] for path in files]
+    experiments = render_tuning_manifest_files(tuning_root or default_tuning_root(None), cfg.kube)
+    files.update(experiments)
     files[f"{FOLDER}/{SECRET_EXAMPLE}"] = render_secret_example(cfg)
-    files[f"{FOLDER}/README.md"] = render_readme(cfg, source, jobs)
+    files[f"{FOLDER}/README.md"] = render_readme(cfg, source, jobs, sorted(p.split("/", 2)[2] for p in experiments))
     return files
 
 
-def render_manifests(cfg: AstrobioConfig, root: Path, source: str = "configs/default.yaml") -> list[Path]:
-    """Write the manifests under `root/manifests/`, removing PyTorchJob files of components that
-    are no longer registered; returns the paths written, sorted."""
-    files = render_manifest_files(cfg, source)
+def render_manifests(cfg: AstrobioConfig, root: Path, source: str = "configs/default.yaml",
+                     tuning_root: Path | None = None) -> list[Path]:
+    """Write the manifests under `root/manifests/` (Experiments under `manifests/katib/`), removing
+    YAML files no longer rendered (a component no longer registered, a tuning config removed);
+    returns the paths written, sorted."""
+    files = render_manifest_files(cfg, source, tuning_root)
     folder = Path(root) / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("pytorchjob-*.yaml"):
-        if f"{FOLDER}/{stale.name}" not in files:
+    for stale in [*folder.glob("*.yaml"), *(Path(root) / KATIB_FOLDER).glob("*.yaml")]:
+        if stale.relative_to(root).as_posix() not in files:
             stale.unlink()
     written = []
     for rel, text in sorted(files.items()):
         path = Path(root) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from astrobio import __version__
+
 JOB_NAME_MAX = 46
 """Longest job name: leaves room for `-worker-<index>` pods/services and TrainJob's `-node-0-0`
 under the 63-character DNS label limit."""
@@ -64,9 +66,13 @@ def is_dns_1035(name: str) -> bool:
 
 
 def standard_labels(component: str, run_id: str) -> dict[str, str]:
-    """Labels on every object and pod astrobio renders, so `kubectl get -l` finds a run's pieces."""
+    """Labels on every object and pod astrobio renders, so `kubectl get -l` finds a run's pieces:
+    the Helm chart's `app.kubernetes.io/*` set less what only an install knows (instance,
+    managed-by, which the chart adds to the objects it ships)."""
     return {
         "app.kubernetes.io/name": APP_NAME,
         "app.kubernetes.io/component": label_value(component),
+        "app.kubernetes.io/part-of": APP_NAME,
+        "app.kubernetes.io/version": label_value(__version__),
         "astrobio.dev/run-id": label_value(run_id),
     }

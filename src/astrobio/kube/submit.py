@@ -1,8 +1,8 @@
 """Submit one component's training to a Kubeflow cluster (PyTorchJob or Trainer v2 TrainJob).
 
-Render -> validate -> (dry run: return the exact YAML) -> load credentials -> refuse to clobber an
-existing job -> create -> wait, printing a line whenever the job's state changes -> return the
-artifact URI. Nothing reaches the cluster before the object has passed validation.
+Render -> validate -> (dry run: return the exact YAML) -> load credentials -> preflight (namespace,
+Pod Security level, storage Secret: kube/preflight.py) -> refuse to clobber an existing job ->
+create -> wait, printing a line whenever the job's state changes -> return the artifact URI. Nothing reaches the cluster before the object has passed validation.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from astrobio.config import AstrobioConfig
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.kube import pytorchjob, trainjob
 from astrobio.kube.cluster import load_cluster_access
+from astrobio.kube.doctor_probe import ClusterProbe, KubeProbe
 from astrobio.kube.config import K8S_NAME
 from astrobio.kube.job_description import ARTIFACT_ANNOTATION
+from astrobio.kube.preflight import require_ready
 from astrobio.kube.status import status_line, wait_for_conditions
 from astrobio.kube.validate import SchemaUnavailable, validate_object
 from astrobio.kube.yamlio import dump_yaml
@@ -62,9 +64,10 @@ def render_for_submit(cfg: AstrobioConfig, component: str, api: str) -> tuple[An
 def submit_train(cfg: AstrobioConfig, component: str, namespace: str | None = None, dry_run: bool = False,
                  api: str = "pytorchjob", wait: bool = True, *, env: Mapping[str, str] | None = None,
                  kubeconfig: Path | None = None, timeout_s: int = 7 * 24 * 3600, poll_s: float = 10.0,
-                 note: Echo = _stderr) -> str:
-    """Dry run: the YAML that would be created. Otherwise create the job (and, with `wait`, wait
-    for it) and return the artifact URI it writes."""
+                 note: Echo = _stderr, probe_factory: Callable[[Any], ClusterProbe] = KubeProbe) -> str:
+    """Dry run: the YAML that would be created. Otherwise check the namespace and storage Secret
+    (preflight: one line and exit 2 when one is missing, nothing created), create the job (and,
+    with `wait`, wait for it) and return the artifact URI it writes."""
     cfg = with_namespace(cfg, namespace)
     model, obj = render_for_submit(cfg, component, api)
     try:
@@ -75,6 +78,7 @@ def submit_train(cfg: AstrobioConfig, component: str, namespace: str | None = No
     if dry_run:
         return dump_yaml(obj)
     access = load_cluster_access(os.environ if env is None else env, kubeconfig)
+    require_ready(cfg, probe_factory(access.configuration), katib=False, note=note)
     name, ns = obj["metadata"]["name"], obj["metadata"]["namespace"]
     uri = obj["metadata"]["annotations"][ARTIFACT_ANNOTATION]
     if api == "pytorchjob":

@@ -73,7 +73,7 @@ def render_trainjob(cfg: AstrobioConfig, component: str, *, run_id: str | None =
                 "image": desc.image,
                 "command": list(desc.command),
                 "args": list(desc.args),
-                "env": _plain(list(desc.env)),
+                "env": _plain(desc.static_env()),
                 "numNodes": desc.num_nodes,
                 "numProcPerNode": desc.nproc_per_node,
                 "resourcesPerNode": _plain(desc.resources),

@@ -6,16 +6,19 @@ every later task consumes the `artifact_uri` outputs of exactly the phases its p
 Those URIs travel as one JSON string parameter (`upstream`), built with KFP's f-string channel
 substitution, which also gives the compiler the task dependencies.
 
-Kubernetes settings come from the config's single `kube` section, the same one the PyTorchJob
-renderer reads: storage secret as env, the GPU profile's node selector, tolerations and
-accelerator, image pull policy, and an explicit caching flag on every task.
+Kubernetes settings: the storage secret as env, image pull policy, an explicit caching flag, the
+step pod's own name, namespace and uid through the downward API (the launcher creates its
+PyTorchJob there and owns it by that pod), and small CPU/memory requests. No GPU profile: a step
+only waits for its PyTorchJob, whose pods carry the GPUs, node selector and tolerations (mode
+`local` trains inside the step pod and is meant for kfp.local, which ignores resources).
 
-Pipeline root: when the store is `s3://bucket/prefix`, KFP's own artifacts (metrics, HTML) go to
-`s3://bucket/prefix/kfp`. We keep the `s3://` scheme rather than KFP's `minio://`: `minio://`
-always means "the MinIO that KFP ships, with KFP's own credentials" (kubeflow/pipelines launcher),
-whereas `s3://` honours the endpoint and secret configured per bucket/prefix in the `kfp-launcher`
-ConfigMap (`providers.s3`, KFP backend >= 2.2), which is where a cluster points it at astrobio's
-MinIO. With a local store the pipeline root is left to the cluster default.
+Store and pipeline root: the compiled pipeline always defaults to an `s3://` store
+(`cluster_store_uri`: the config's store when it is s3://, else `s3://astrobio`, the chart's default
+bucket), and KFP's own artifacts (metrics, HTML) go to `<store>/kfp`. We keep the `s3://` scheme
+rather than KFP's `minio://`: `minio://` always means "the MinIO that KFP ships, with KFP's own
+credentials" (kubeflow/pipelines backend/src/v2/config/env.go), whereas `s3://` honours the
+`providers.s3` endpoint and secret of the `kfp-launcher` ConfigMap (backend/src/v2/config/s3.go),
+which the chart renders for astrobio's MinIO.
 
 No `from __future__ import annotations`: KFP reads the pipeline function's annotations as types.
 """
@@ -27,22 +30,36 @@ from kfp import dsl, kubernetes
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import UsageError
-from astrobio.kube.config import GpuProfile
 from astrobio.phases.graph import PHASES
 from astrobio.pipeline.kfp_components import PRODUCTION, build_components, launcher_image
+from astrobio.pipeline.pod_identity import POD_FIELD_ENV
 
 PIPELINE_NAME = "astrobio-five-phase"
 SECRET_ENV_KEYS = ("ASTROBIO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 """Secret keys mapped to env of the same name. AWS_REGION is optional in the Secret and
 kfp-kubernetes 1.5 cannot mark a key optional (a missing key would block the pod), so it is left out."""
-ACCELERATOR_LIMITS = (1, 2, 4, 8, 16)
+CLUSTER_STORE_DEFAULT = "s3://astrobio"
+"""The store a compiled pipeline defaults to when the config's store is a local folder: the chart's
+default bucket (`storage.bucket`, STORE_URI in its ConfigMap). One setting; a KFP run may override
+the `store_uri` parameter."""
+STEP_RESOURCES = {"train": {"cpu": ("100m", "1"), "memory": ("256Mi", "1Gi")},
+                  PRODUCTION: {"cpu": ("500m", "2"), "memory": ("2Gi", "8Gi")}}
+"""(request, limit) per step kind: a training step only creates its PyTorchJob and polls it;
+production exports and quantises the models in its own pod, so it gets more."""
 
 
-def pipeline_root(store_uri: str) -> str | None:
-    """`<store>/kfp` for an s3:// store, else None (the cluster's default pipeline root)."""
-    if store_uri.lower().startswith("s3://"):
-        return store_uri.rstrip("/") + "/kfp"
-    return None
+def cluster_store_uri(cfg: AstrobioConfig) -> str:
+    """The s3:// store the compiled pipeline defaults to: the config's store, or CLUSTER_STORE_DEFAULT
+    when that is a local folder (a step pod's folder is gone when the pod ends)."""
+    uri = cfg.store.uri
+    return uri if uri.lower().startswith("s3://") else CLUSTER_STORE_DEFAULT
+
+
+def pipeline_root(store_uri: str) -> str:
+    """`<store>/kfp`: where KFP uploads the steps' Metrics and HTML (an s3:// store only)."""
+    if not store_uri.lower().startswith("s3://"):
+        raise UsageError(f"the KFP pipeline root must be under an s3:// store; got {store_uri!r}")
+    return store_uri.rstrip("/") + "/kfp"
 
 
 def display_name(component: str) -> str:
@@ -51,18 +68,12 @@ def display_name(component: str) -> str:
     return f"phase {phase.number} {phase.name}: {component}"
 
 
-def apply_gpu_profile(task: dsl.PipelineTask, gpu: GpuProfile) -> None:
-    """Node selector, tolerations and accelerator of the one GPU profile (also used by PyTorchJobs)."""
-    for key, value in sorted(gpu.node_selector.items()):
-        kubernetes.add_node_selector(task, label_key=key, label_value=value)
-    for tol in gpu.tolerations:
-        kubernetes.add_toleration(task, key=tol.key, operator=tol.operator, value=tol.value, effect=tol.effect)
-    if gpu.per_node > 0:
-        if gpu.per_node not in ACCELERATOR_LIMITS:
-            raise UsageError(f"kube.gpu.per_node={gpu.per_node}: a KFP step accepts an accelerator limit of "
-                             f"{', '.join(map(str, ACCELERATOR_LIMITS))}")
-        task.set_accelerator_type(gpu.resource)
-        task.set_accelerator_limit(gpu.per_node)
+def set_step_resources(task: dsl.PipelineTask, component: str) -> None:
+    """Small CPU/memory requests and limits (STEP_RESOURCES); never an accelerator."""
+    kind = PRODUCTION if component == PRODUCTION else "train"
+    cpu, memory = STEP_RESOURCES[kind]["cpu"], STEP_RESOURCES[kind]["memory"]
+    task.set_cpu_request(cpu[0]).set_cpu_limit(cpu[1])
+    task.set_memory_request(memory[0]).set_memory_limit(memory[1])
 
 
 def configure_task(task: dsl.PipelineTask, cfg: AstrobioConfig, component: str) -> None:
@@ -71,8 +82,10 @@ def configure_task(task: dsl.PipelineTask, cfg: AstrobioConfig, component: str) 
     task.set_caching_options(cfg.kube.kfp_caching)
     kubernetes.use_secret_as_env(task, secret_name=cfg.kube.storage_secret,
                                  secret_key_to_env={key: key for key in SECRET_ENV_KEYS})
+    for env_name, field_path in POD_FIELD_ENV.items():
+        kubernetes.use_field_path_as_env(task, env_name=env_name, field_path=field_path)
     kubernetes.set_image_pull_policy(task, cfg.kube.image_pull_policy)
-    apply_gpu_profile(task, cfg.kube.gpu)
+    set_step_resources(task, component)
 
 
 def upstream_of(phase_needs: tuple[str, ...], outputs: dict[str, Any]) -> str:
@@ -102,10 +115,10 @@ def build_pipeline(cfg: AstrobioConfig, last_phase: int | None = None) -> Any:
     pipeline always has all five.
     """
     components = build_components(launcher_image(cfg.kube))
-    default_run_id, default_store = cfg.run.effective_run_id, cfg.store.uri
+    default_run_id, default_store = cfg.run.effective_run_id, cluster_store_uri(cfg)
     default_config = config_default(cfg)
 
-    @dsl.pipeline(name=PIPELINE_NAME, pipeline_root=pipeline_root(cfg.store.uri),
+    @dsl.pipeline(name=PIPELINE_NAME, pipeline_root=pipeline_root(default_store),
                   description="astrobio: five training phases (pretrain, integrate, llm_guided, galactic, "
                               "production) as a DAG; phase 1 in parallel; artifacts in the astrobio store.")
     def astrobio_five_phase(run_id: str = default_run_id, config_yaml: str = default_config,

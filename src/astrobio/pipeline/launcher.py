@@ -107,7 +107,7 @@ def run_train_step(
         else:
             from astrobio.pipeline.pytorchjob_launch import launch_pytorchjob
 
-            details = launch_pytorchjob(cfg, component, training_client=training_client, log=log)
+            details = launch_pytorchjob(cfg, component, env=env, training_client=training_client, log=log)
     if not is_complete(location.store, location.prefix):
         raise RuntimeFailure(f"{component}: training finished but {location.uri} has no COMPLETE marker")
     return StepResult(component, phase.name, location.uri, read_metrics(location), mode, details=details)

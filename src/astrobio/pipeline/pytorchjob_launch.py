@@ -7,16 +7,28 @@ model would silently drop is an error here, not a surprise on the cluster.
 
 A KFP retry of this step must not start a second copy of the job: if the job already exists the
 step attaches to it and waits, and refuses (with the kubectl command to fix it) if it has failed.
+
+The job goes to the step pod's own namespace and is owned by the step pod (`pod_identity`). A
+cancelled run must not leave a GPU job running: KFP terminates a run by setting the Argo
+Workflow's activeDeadlineSeconds to 0 (kubeflow/pipelines backend/src/common/util/execution_spec.go),
+Argo then stops the step's main container and its emissary forwards SIGTERM to the command
+(argoproj/argo-workflows cmd/argoexec/commands/emissary.go). While it waits, the launcher turns
+SIGTERM into `StepCancelled`, deletes the job and exits 143; the ownerReference is the backstop
+when the pod is killed before that (the garbage collector deletes the job with the pod).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import RuntimeFailure, UsageError
+from astrobio.pipeline.pod_identity import PodIdentity, pod_identity
 
 POLL_S = 15.0
 WAIT_TIMEOUT_S = 7 * 24 * 3600.0
@@ -26,6 +38,51 @@ MAX_POLL_ERRORS = 8
 JOB_MODEL = "KubeflowOrgV1PyTorchJob"
 
 Log = Callable[[str], None]
+
+
+class StepCancelled(RuntimeFailure):
+    """The step got SIGTERM (the run was terminated); its PyTorchJob has been deleted."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+class _Terminated(BaseException):
+    """Raised by the SIGTERM handler; a BaseException so no `except Exception` swallows it."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Inside the block SIGTERM raises `_Terminated` (main thread only: Python delivers signals there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    fired: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if not fired:  # once: a second SIGTERM must not interrupt the job's deletion
+            fired.append(signum)
+            raise _Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def delete_job(client: Any, name: str, namespace: str, log: Log) -> None:
+    """Delete the job and, in the background, its pods; say so either way (the run is ending)."""
+    from kubernetes.client import V1DeleteOptions
+
+    try:
+        client.delete_job(name=name, namespace=namespace,
+                          delete_options=V1DeleteOptions(propagation_policy="Background"))
+    except Exception as exc:  # noqa: BLE001 - the SDK wraps every API error in RuntimeError
+        log(f"PyTorchJob {namespace}/{name}: could not delete it ({exc}); "
+            f"its owner pod's deletion removes it, or: kubectl delete pytorchjob -n {namespace} {name}")
+        return
+    log(f"PyTorchJob {namespace}/{name}: deleted (run cancelled)")
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str:
@@ -143,22 +200,43 @@ def wait_for_job(client: Any, name: str, namespace: str, log: Log, *, poll_s: fl
         sleep(poll_s)
 
 
-def launch_pytorchjob(cfg: AstrobioConfig, component: str, *, training_client: Any = None, log: Log = print,
-                      poll_s: float = POLL_S, timeout_s: float = WAIT_TIMEOUT_S,
-                      sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
-    """Render, create (or attach to) and wait for `component`'s PyTorchJob; return facts for the report."""
+def render_for_pod(cfg: AstrobioConfig, component: str, pod: PodIdentity) -> dict[str, Any]:
+    """The component's PyTorchJob rendered for the step pod's namespace and owned by the pod."""
+    from astrobio.kube.pytorchjob import render_pytorchjob
+    from astrobio.kube.submit import with_namespace
+
+    rendered = render_pytorchjob(with_namespace(cfg, pod.namespace), component, run_id=cfg.run.effective_run_id)
+    owner = pod.owner_reference()
+    if owner is not None:
+        rendered["metadata"]["ownerReferences"] = [owner]
+    return rendered
+
+
+def launch_pytorchjob(cfg: AstrobioConfig, component: str, *, env: Mapping[str, str] | None = None,
+                      training_client: Any = None, log: Log = print, poll_s: float = POLL_S,
+                      timeout_s: float = WAIT_TIMEOUT_S, sleep: Callable[[float], None] = time.sleep,
+                      identity: PodIdentity | None = None) -> dict[str, str]:
+    """Render, create (or attach to) and wait for `component`'s PyTorchJob; return facts for the report.
+
+    SIGTERM while creating or waiting deletes the job and raises StepCancelled (exit 143).
+    """
     if not cfg.store.uri.lower().startswith("s3://"):
         raise UsageError(f"kubeflow mode needs an s3:// artifact store that the job's pods can reach; "
                          f"store.uri is {cfg.store.uri!r}")
-    from astrobio.kube.pytorchjob import render_pytorchjob
-
     # the job's pods use the step's store (the pipeline parameter), not the config's kube.store_uri
     on_step_store = cfg.model_copy(update={"kube": cfg.kube.model_copy(update={"store_uri": cfg.store.uri})})
-    rendered = render_pytorchjob(on_step_store, component, run_id=cfg.run.effective_run_id)
-    name = rendered["metadata"]["name"]
-    namespace = rendered["metadata"].get("namespace") or cfg.kube.namespace
+    pod = identity or pod_identity(env or {}, cfg.kube.namespace)
+    rendered = render_for_pod(on_step_store, component, pod)
+    name, namespace = rendered["metadata"]["name"], rendered["metadata"]["namespace"]
+    log(f"PyTorchJob {namespace}/{name}: namespace from {pod.source}"
+        + (f", owned by pod {pod.name}" if pod.owner_reference() else ", no owner pod (name/uid unknown)"))
     job = job_model(rendered)
     client = training_client if training_client is not None else _client(namespace)
-    create_or_attach(client, job, name, namespace, log)
-    wait_for_job(client, name, namespace, log, poll_s=poll_s, timeout_s=timeout_s, sleep=sleep)
+    with sigterm_raises():
+        try:
+            create_or_attach(client, job, name, namespace, log)
+            wait_for_job(client, name, namespace, log, poll_s=poll_s, timeout_s=timeout_s, sleep=sleep)
+        except _Terminated:
+            delete_job(client, name, namespace, log)
+            raise StepCancelled(f"run cancelled (SIGTERM): PyTorchJob {namespace}/{name} deleted") from None
     return {"PyTorchJob": f"{namespace}/{name}"}

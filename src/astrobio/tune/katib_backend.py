@@ -3,8 +3,11 @@
 The trial template is the component's PyTorchJob exactly as `astrobio render job` makes it, with
 the searched values appended as `--set <path>=${trialParameters.<name>}` to the `pytorch`
 container of every replica. Katib's StdOut collector wraps the primary container's command and
-arguments into one unquoted `sh -c` string, so the container is rendered as `sh -c '<quoted
-command>'` (Katib keeps an existing `sh -c`): any argument survives that wrapping intact.
+arguments into one unquoted `sh -c` string (v0.19 `pkg/webhook/v1beta1/pod/utils.go`,
+wrapWorkerContainer: `strings.Join(args, " ")`, keeping a leading `sh -c`), so the container is
+rendered as `sh -c '<shlex-quoted command>'`: any argument (a list `[a, b]`, a quoted `"off"`)
+survives that wrapping intact. The trial job frees its pods when it finishes (cleanPodPolicy
+Running) and Katib collects from the pod that prints the metrics (`primary_pod_labels`).
 
 Before anything is written or submitted: the objective and every additional metric must be names
 the component prints (otherwise every trial would sit at MetricsUnavailable), the Experiment must
@@ -39,6 +42,11 @@ SUCCESS = 'status.conditions.#(type=="Succeeded")#|#(status=="True")#'
 FAILURE = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
 CRD_SCHEMA = "experiment_v1beta1.json"
 OPENAPI_SCHEMA = "experiment_v1beta1_openapi.json"
+REPLICA_TYPE_LABEL = "training.kubeflow.org/replica-type"
+REPLICA_INDEX_LABEL = "training.kubeflow.org/replica-index"
+TRIAL_CLEAN_POD_POLICY = "Running"
+"""A finished trial job deletes its still-running pods: when the primary pod ends (done, or stopped
+by median-stop early stopping) the other Workers would otherwise hold their GPUs."""
 _PLACEHOLDER = re.compile(r"\$\{trialParameters\.([^}]*)\}")
 Note = Callable[[str], None]
 
@@ -68,10 +76,18 @@ def check_metric_names(tc: TuneConfig, note: Note = _stderr) -> None:
 
 
 def primary_pod_labels(job: Mapping[str, Any]) -> dict[str, str]:
-    """The pod whose stdout carries the metrics: the Master, or worker 0 of a Worker-only (elastic) job."""
-    if "Master" in job["spec"]["pytorchReplicaSpecs"]:
-        return {"training.kubeflow.org/job-role": "master"}
-    return {"training.kubeflow.org/replica-type": "worker", "training.kubeflow.org/replica-index": "0"}
+    """The pod whose stdout carries the metrics (rank 0 prints them): the Master when the job has
+    one (PET_NODE_RANK=0), else worker 0 of a Worker-only job: its torchrun hosts the c10d store, and
+    c10d numbers nodes in the sorted order of their FQDNs (torch `dynamic_rendezvous.py`, "Assign
+    the ranks"), in which `<job>-worker-0` comes first. Keyed on the rendered replica specs, so it
+    follows whichever layout the renderer chose.
+    The Training Operator v1.9 labels every pod it creates with its lower-cased replica type and its
+    index (`pkg/controller.v1/common/pod.go` createNewPod: SetReplicaType/SetReplicaIndex; keys in
+    `pkg/apis/kubeflow.org/v1/common_types.go`); Katib injects its collector only into pods with
+    all of these labels."""
+    replicas = job["spec"]["pytorchReplicaSpecs"]
+    kind = "master" if "Master" in replicas else "worker"
+    return {REPLICA_TYPE_LABEL: kind, REPLICA_INDEX_LABEL: "0"}
 
 
 def per_trial_run_id(tc: TuneConfig) -> bool:
@@ -84,6 +100,7 @@ def per_trial_run_id(tc: TuneConfig) -> bool:
 def trial_spec(tc: TuneConfig) -> dict[str, Any]:
     """The component's PyTorchJob with the search space's placeholders in the training command."""
     spec = copy.deepcopy(render_pytorchjob(tc.cfg, tc.tune.component))
+    spec["spec"].setdefault("runPolicy", {})["cleanPodPolicy"] = TRIAL_CLEAN_POD_POLICY
     meta = spec["metadata"]
     meta.pop("name", None)
     meta.pop("namespace", None)  # Katib names each trial's job after the trial, in the Experiment's namespace
@@ -221,6 +238,11 @@ def submit_experiment(tc: TuneConfig, dry_run: bool, *, env: Mapping[str, str], 
         return dump_yaml(obj)
     from kubeflow.katib import KatibClient
 
+    from astrobio.kube.doctor_probe import KubeProbe
+    from astrobio.kube.preflight import require_ready
+
+    # a namespace without Katib's collector label, a missing Secret: one line, exit 2, nothing created
+    require_ready(tc.cfg, KubeProbe(access.configuration), katib=True, note=note)
     name, ns = obj["metadata"]["name"], obj["metadata"]["namespace"]
     try:
         client = KatibClient(client_configuration=access.configuration, namespace=ns)

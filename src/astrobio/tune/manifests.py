@@ -1,71 +1,123 @@
-"""Generated `manifests/katib-<name>.yaml`: one Katib Experiment per shipped `configs/tune-<name>.yaml`.
+"""Generated `manifests/katib/<name>.yaml`: one Katib Experiment per shipped `configs/tune-<name>.yaml`.
 
-Called by `astrobio render manifests` next to the PyTorchJobs. Output is deterministic (sorted
-keys, no timestamps), so a drift test can re-render and compare bytes. A tuning config whose
-component is not registered yet (e.g. fusion before it lands) is skipped with a note rather than
-failing the whole render.
+This is the only place shipped Experiments come from: `astrobio render manifests` writes them and
+the Helm chart copies the same files (`kube/chart_values.py`), and each is exactly what `astrobio
+tune --config configs/tune-<name>.yaml --backend katib --dry-run` prints for the same cluster
+settings. Those settings (`kube:` namespace, images, service account, Secret, replica layout) come
+from the render config, as for the PyTorchJobs beside them, with a tuning config's own `kube:` keys
+on top; everything else (search space, budget, trainer settings) from the tuning config.
+
+Output is deterministic (sorted keys, no timestamps), so a drift test can re-render and compare
+bytes. A tuning config whose component is not registered is skipped with a note.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from pydantic import ValidationError
+
+from astrobio.config.errors import format_validation_error
 from astrobio.config.load import read_yaml
+from astrobio.config.overrides import deep_merge
 from astrobio.config.schema import COMPONENT_FIELDS
+from astrobio.errors import UsageError
+from astrobio.kube.config import KubeSection
 from astrobio.kube.yamlio import dump_yaml
 from astrobio.tune.katib_backend import validated_experiment
-from astrobio.tune.load import load_tune_config
+from astrobio.tune.load import TuneConfig, load_tune_config
 
-FOLDER = "manifests"
+FOLDER = "manifests/katib"
 PREFIX = "tune-"
+Note = Callable[[str], None]
 
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def katib_file(config: Path) -> str:
-    """configs/tune-graph-vae.yaml -> katib-graph-vae.yaml"""
+def experiment_key(config: Path) -> str:
+    """configs/tune-graph-vae.yaml -> graph_vae: the chart's `experiments.<key>` value."""
     stem = config.stem[len(PREFIX):] if config.stem.startswith(PREFIX) else config.stem
-    return f"katib-{stem}.yaml"
+    return stem.replace("-", "_")
+
+
+def katib_file(config: Path) -> str:
+    """configs/tune-graph-vae.yaml -> graph-vae.yaml (under manifests/katib/)."""
+    return f"{experiment_key(config).replace('_', '-')}.yaml"
+
+
+def tuning_root(root: Path | None) -> Path:
+    """Where the tuning configs are read: `root` when it has a `configs/` folder, else this
+    repository (a render into another folder still ships the repository's Experiments)."""
+    if root is not None and (Path(root) / "configs").is_dir():
+        return Path(root)
+    return Path(__file__).resolve().parents[3]
 
 
 def tuning_configs(root: Path) -> list[Path]:
     return sorted((Path(root) / "configs").glob(f"{PREFIX}*.yaml"))
 
 
-def render_tuning_manifest_files(root: Path, note: Callable[[str], None] = _stderr) -> dict[str, str]:
-    """`manifests/katib-<name>.yaml` -> text, for every tuning config whose component is registered."""
-    files: dict[str, str] = {}
+def for_cluster(tc: TuneConfig, kube: KubeSection, own_kube: dict[str, Any]) -> TuneConfig:
+    """`tc` with the render config's cluster settings, the tuning config's own `kube:` keys winning."""
+    try:
+        merged = KubeSection.model_validate(deep_merge(kube.model_dump(mode="json"), own_kube))
+    except ValidationError as exc:  # two valid sections whose union is not (e.g. a layout and elastic)
+        raise UsageError(format_validation_error(exc, KubeSection, f"{tc.source} (kube, over the render config's)")) from None
+    return dataclasses.replace(tc, cfg=tc.cfg.model_copy(update={"kube": merged}))
+
+
+def rendered_experiments(root: Path, kube: KubeSection | None = None,
+                         note: Note = _stderr) -> dict[Path, dict[str, Any]]:
+    """Tuning config -> its validated Experiment, for every config whose component is registered."""
+    out: dict[Path, dict[str, Any]] = {}
     for config in tuning_configs(root):
-        component = (read_yaml(config).get("tune") or {}).get("component")
+        tree = read_yaml(config)
+        component = (tree.get("tune") or {}).get("component")
         if component not in COMPONENT_FIELDS:
             note(f"note: {config.name}: component {component!r} is not registered; no Katib Experiment rendered")
             continue
+        tc = load_tune_config(config)
+        if kube is not None:
+            tc = for_cluster(tc, kube, tree.get("kube") or {})
+        out[config] = validated_experiment(tc, note=note)
+    return out
+
+
+def render_tuning_manifest_files(root: Path, kube: KubeSection | None = None,
+                                 note: Note = _stderr) -> dict[str, str]:
+    """`manifests/katib/<name>.yaml` -> text, for every tuning config under `root/configs`."""
+    files: dict[str, str] = {}
+    for config, obj in rendered_experiments(root, kube, note).items():
         source = config.relative_to(root).as_posix()
-        obj = validated_experiment(load_tune_config(config), note=note)
+        rel = f"{FOLDER}/{katib_file(config)}"
         header = (f"# Generated by `astrobio render manifests` from {source}; do not edit (a test re-renders and compares).\n"
-                  f"# Needs Katib and the Training Operator; submit: kubectl apply -f {FOLDER}/{katib_file(config)}\n"
-                  f"# (or `astrobio tune --config {source} --backend katib`).\n")
-        files[f"{FOLDER}/{katib_file(config)}"] = header + dump_yaml(obj)
+                  f"# Needs Katib, the Training Operator and the namespace label katib.kubeflow.org/metrics-collector-injection=enabled\n"
+                  f"# (see README.md); submit: kubectl apply -f {rel} (or `astrobio tune --config {source} --backend katib`).\n")
+        files[rel] = header + dump_yaml(obj)
     return files
 
 
-def render_tuning_manifests(root: Path, note: Callable[[str], None] = _stderr) -> list[Path]:
-    """Write the Experiments under `root/manifests/`, removing katib-*.yaml whose config is gone."""
+def render_tuning_manifests(root: Path, kube: KubeSection | None = None, note: Note = _stderr,
+                            out: Path | None = None) -> list[Path]:
+    """Write the Experiments of `root/configs/tune-*.yaml` under `out` (default `root`), removing
+    files whose config is gone; returns the paths written, sorted."""
     root = Path(root)
-    files = render_tuning_manifest_files(root, note)
-    folder = root / FOLDER
+    target = Path(out) if out is not None else root
+    files = render_tuning_manifest_files(root, kube, note)
+    folder = target / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    configs = {katib_file(c) for c in tuning_configs(root)}
-    for stale in folder.glob("katib-*.yaml"):
-        if stale.name not in configs:
+    for stale in folder.glob("*.yaml"):
+        if f"{FOLDER}/{stale.name}" not in files:
             stale.unlink()
     written = []
     for rel, text in sorted(files.items()):
-        path = root / rel
+        path = target / rel
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written

@@ -22,7 +22,7 @@ from astrobio.trainer.metrics import KATIB_METRIC_REGEX
 
 SPLITS = ("val", "test")
 _LINE = re.compile(KATIB_METRIC_REGEX)
-_NON_FINITE = re.compile(r"([\w|-]+)\s*=\s*[+-]?(nan|inf)\b")
+_NON_FINITE = re.compile(r"([\w|-]+)\s*[=:]\s*[+-]?(nan|inf)\b")
 
 
 def _graph_vae(section: Any) -> set[str]:
@@ -109,9 +109,9 @@ def describe_names(names: Iterable[str], limit: int = 12) -> str:
 
 def parse_metric_line(line: str) -> list[tuple[str, float]]:
     """(name, value) pairs in one stdout line, as Katib's StdOut collector reads them: the default
-    metrics format with a value that parses as a float. `name=nan` / `name=inf` (how the trainer
-    prints a non-finite value, which Katib skips) come back as NaN, so a trial can tell "printed
-    but not finite" from "never printed"."""
+    metrics format with a value that parses as a float. `name: nan` / `name: inf` (how the trainer
+    prints a non-finite value, which Katib's filter does not match; `name=nan` too) come back as
+    NaN, so a trial can tell "printed but not finite" from "never printed"."""
     out = []
     for match in _LINE.finditer(line):
         name, raw = match.group(1).strip(), match.group(2)
