@@ -74,10 +74,12 @@ def train_cmd(
 
 def _train(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
     from astrobio.config import config_hash, load_config, to_yaml
-    from astrobio.errors import AstrobioError, RuntimeFailure, UsageError
+    from astrobio.errors import AstrobioError, RuntimeFailure, TransientFailure, UsageError
     from astrobio.failure import capture_tail, save_failure, save_launch_failure
     from astrobio.registry import get_spec
     from astrobio.store import artifact_prefix, open_store, publish_dir
+    from astrobio.store.checkpoint_mirror import checkpoint_mirror
+    from astrobio.store.user_files import localize_section
     from astrobio.trainer import Preempted, StopFlag, TrainJob, train
     from astrobio.trainer.atomic import write_text_atomic
     from astrobio.trainer.distributed import DistEnv, RankExit, shutdown
@@ -108,7 +110,8 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
         try:
             publish_dir(store, folder, prefix)
         except AstrobioError as exc:  # the training itself is safe: say so, and how to finish
-            kind = UsageError if isinstance(exc, UsageError) else RuntimeFailure
+            kind = next(k for k in (UsageError, TransientFailure, RuntimeFailure) if isinstance(exc, k)) \
+                if isinstance(exc, (UsageError, RuntimeFailure)) else RuntimeFailure  # keeps the exit code
             raise kind(f"{exc}; the trained model is checkpointed in {out}: run the same command again "
                             f"once the store is reachable and it publishes without retraining") from exc
         return f"{store.uri.rstrip('/')}/{prefix}"
@@ -123,8 +126,11 @@ def _train(component: str, config: Path | None, overrides: list[str], output: Pa
     with capture_tail() as tail:
         try:
             section = resolve_inputs(section, spec, store, run_id, out)
-            job = TrainJob(spec=spec, cfg=section, seed=cfg.run.seed, output_dir=out, run_id=run_id,
-                           config_hash=config_hash(section), publish=publish)
+            local = localize_section(section, f"components.{component}", os.environ, out / "inputs" / "s3",
+                                     lambda line: print(line, file=sys.stderr, flush=True))
+            job = TrainJob(spec=spec, cfg=local, seed=cfg.run.seed, output_dir=out, run_id=run_id,
+                           config_hash=config_hash(section), publish=publish,
+                           mirror=checkpoint_mirror(store, prefix, section.trainer.checkpoint.keep_last))
             result = train(job, env, stop)
         except UsageError:
             if created:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from astrobio.errors import AstrobioError, Preempted, RuntimeFailure, is_disk_full
+from astrobio.errors import EXIT_TRANSIENT, AstrobioError, Preempted, RuntimeFailure, is_disk_full, is_transient_runtime, one_line
 
 if TYPE_CHECKING:
     from astrobio.trainer.distributed import RankExit
@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 
 def guarded(fn: Callable[[], T], debug: bool) -> T:
-    """Run a command body; map failures to one stderr line and an exit code (2 usage, 1 runtime)."""
+    """Run a command body; map failures to one stderr line and an exit code: 2 usage, 1 permanent,
+    EXIT_TRANSIENT for what a restarted pod may get past, 128 + N after signal N (README "Exit codes")."""
     try:
         return fn()
     except AstrobioError as exc:
@@ -45,6 +46,11 @@ def guarded(fn: Callable[[], T], debug: bool) -> T:
             print(f"error: no space left on device writing {where}; free space and run the same command again",
                   file=sys.stderr)
             raise SystemExit(1) from None
+        if is_transient_runtime(exc):  # a lost peer or broken rendezvous: the restarted job resumes
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            print(f"error: distributed failure {exc.__class__.__name__}: {one_line(first)}; the job can resume "
+                  f"from its last checkpoint", file=sys.stderr)
+            raise SystemExit(EXIT_TRANSIENT) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"error: internal failure {exc.__class__.__name__}: {first} (rerun with --debug for the traceback)",
               file=sys.stderr)

@@ -1,12 +1,25 @@
-"""The two kinds of failure the CLI distinguishes, so every layer can raise and the CLI alone prints.
+"""The kinds of failure the CLI distinguishes, so every layer can raise and the CLI alone prints.
 
-Usage/config errors exit 2, runtime failures exit 1; both print one line and no traceback unless
-`--debug`. Library code raises these instead of printing or calling sys.exit.
+Usage/config errors exit 2, permanent runtime failures exit 1, transient ones (the store still
+unreachable after its retries, a lost peer) exit EXIT_TRANSIENT, preemption 128 + the signal; each
+prints one line and no traceback unless `--debug`. Library code raises these instead of printing or
+calling sys.exit. The codes follow the Training Operator's `restartPolicy: ExitCode` (1-127
+permanent, 128-255 retried), so a PyTorchJob retries exactly the failures a retry can cure; the
+table is in README.md "Exit codes".
 """
 
 from __future__ import annotations
 
 import errno
+
+EXIT_FAILURE = 1
+"""A permanent runtime failure: retrying the same job fails the same way (NaN loss, a bug)."""
+EXIT_USAGE = 2
+"""Bad command line, config or input: the user must change something."""
+EXIT_TRANSIENT = 200
+"""A failure a later attempt may not meet (object store unreachable after every retry, a peer rank
+lost): >= 128, so `restartPolicy: ExitCode` restarts the pod, and clear of 128 + N for the signals
+1-64, so it is never mistaken for a kill."""
 
 
 def one_line(text: str) -> str:
@@ -36,7 +49,7 @@ def is_disk_full(exc: BaseException) -> bool:
 class AstrobioError(Exception):
     """Base: a message a user can act on, always shown as one line (see `one_line`)."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILURE
 
     def __str__(self) -> str:
         return one_line(super().__str__())
@@ -45,13 +58,27 @@ class AstrobioError(Exception):
 class UsageError(AstrobioError):
     """Bad command line, config file, config value or input file: the user must change something."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class RuntimeFailure(AstrobioError):
-    """The request was valid but the work failed (store unreachable mid-run, a rank died, NaN loss)."""
+    """The request was valid but the work failed (a rank died, NaN loss, a corrupt artifact)."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILURE
+
+
+class TransientFailure(RuntimeFailure):
+    """The work failed for a reason outside it that may pass (the store down past its retry budget):
+    exit EXIT_TRANSIENT, so the operator restarts the pod, which resumes from its checkpoint."""
+
+    exit_code = EXIT_TRANSIENT
+
+
+def is_transient_runtime(exc: BaseException) -> bool:
+    """A torch.distributed error (a peer rank's node lost, a collective or rendezvous broken): the
+    job can go on from its checkpoint once the operator has replaced the pod. Checked by class name
+    in the MRO so the CLI's guard needs no torch import."""
+    return any(cls.__name__ == "DistError" and cls.__module__.startswith("torch") for cls in type(exc).__mro__)
 
 
 class Preempted(Exception):

@@ -56,7 +56,9 @@ def test_default_configmap_config_is_the_one_the_jobs_were_rendered_from(tmp_pat
     (cm,) = [d for d in render() if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "astrobio-config"]
     path = tmp_path / "config.yaml"
     path.write_text(cm["data"]["config.yaml"])
-    assert load_config(path) == load_config(DEFAULT)
+    uri = rendered_for()["storeUri"]
+    assert uri.startswith("s3://")
+    assert load_config(path) == load_config(DEFAULT, [f"store.uri={uri}", f"kube.store_uri={uri}"])
 
 
 def test_experiments_are_the_tuning_manifests_with_trial_budgets():

@@ -36,7 +36,7 @@ def test_bundled_minio_gets_providers_with_the_storage_secret() -> None:
     docs = render()
     cm = _launcher()
     assert cm["metadata"]["namespace"] == "astrobio"
-    assert cm["data"]["defaultPipelineRoot"] == "s3://astrobio/kfp"
+    assert cm["data"]["defaultPipelineRoot"] == "s3://astrobio/artifacts/kfp"  # <store>/kfp, as the compiled pipeline
     default = _s3_default(cm)
     assert set(default) <= S3_DEFAULT_FIELDS and set(default["credentials"]["secretRef"]) == SECRET_REF_FIELDS
     assert default["endpoint"] == "astrobio-minio.astrobio.svc.cluster.local:9000"

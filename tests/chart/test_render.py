@@ -68,12 +68,28 @@ def _config_map(values):
 
 
 def test_config_is_free_form_and_defaults_to_configs_default(tmp_path):
-    default = (CHART.parents[1] / "configs" / "default.yaml").read_text()
-    assert _config_map({})["data"]["config.yaml"] == default  # comments and all
-    assert yaml.safe_load(_config_map({})["data"]["config.yaml"]) == yaml.safe_load(default)
-    cm = _config_map({"config": {"run": {"name": "x"}, "anything": [1]}})  # replaced whole, not merged
-    assert yaml.safe_load(cm["data"]["config.yaml"]) == {"run": {"name": "x"}, "anything": [1]}
-    assert cm["data"]["STORE_BUCKET"] == "astrobio" and cm["data"]["STORE_URI"] == "s3://astrobio"
+    """values.config replaces the shipped config whole; either way its store is the release's
+    (storage.bucket/prefix), never the local `store.uri: artifacts` of configs/default.yaml."""
+    default = yaml.safe_load((CHART.parents[1] / "configs" / "default.yaml").read_text())
+    store = "s3://astrobio/artifacts"
+    expected = {**default, "store": {"uri": store}, "kube": {"store_uri": store}}
+    assert yaml.safe_load(_config_map({})["data"]["config.yaml"]) == expected
+    cm = _config_map({"config": {"run": {"name": "x"}, "anything": [1], "store": {"uri": "artifacts"}}})
+    assert yaml.safe_load(cm["data"]["config.yaml"]) == {"run": {"name": "x"}, "anything": [1],
+                                                         "store": {"uri": store}, "kube": {"store_uri": store}}
+    assert cm["data"]["STORE_BUCKET"] == "astrobio" and cm["data"]["STORE_URI"] == store
+    moved = _config_map({"storage": {"bucket": "team-data", "prefix": "/exp/1/"}})
+    assert moved["data"]["STORE_URI"] == "s3://team-data/exp/1"
+    tree = yaml.safe_load(moved["data"]["config.yaml"])
+    assert tree["store"]["uri"] == tree["kube"]["store_uri"] == "s3://team-data/exp/1"
+
+
+def test_jobs_refuse_a_store_they_were_not_rendered_for():
+    """The shipped jobs name kube.store_uri in their arguments; a release whose bucket/prefix differ
+    fails the install with the setting to change, instead of jobs writing where nobody reads."""
+    render({"jobs": {"graph_vae": {"enabled": True}}})
+    with pytest.raises(Exception, match="kube.store_uri"):
+        render({"jobs": {"graph_vae": {"enabled": True}}, "storage": {"prefix": "other"}})
 
 
 @pytest.mark.parametrize("which", sorted(VALUE_SETS))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from astrobio.errors import EXIT_TRANSIENT
 from astrobio.store import COMPLETE, MANIFEST, ArtifactStore, fetch_dir, is_complete, open_store, read_manifest
 from tests.cli_helpers import ROOT, SMOKE, assert_one_line_error, run_cli
 from tests.s3server import Crash, ErrorReply, S3Request, S3TestServer, Served, Verdict, unique_bucket
@@ -223,7 +224,7 @@ def test_store_down_past_retry_budget_fails_clearly_and_rerun_publishes_without_
     proc = train(server, bucket, out)
     failed_after = time.monotonic() - server.crashes[-1]
     server.hook = None
-    line = assert_one_line_error(proc, 1, server.url, "after 4 attempts")
+    line = assert_one_line_error(proc, EXIT_TRANSIENT, server.url, "after 4 attempts")  # retried by ExitCode
     assert f"{PREFIX}/" in line
     delays = retry_delays(proc.stderr, server.url)
     assert not any(s.request.key.endswith(COMPLETE) and s.request.method == "PUT" for s in server.served)
@@ -243,7 +244,7 @@ def test_store_down_past_retry_budget_fails_clearly_and_rerun_publishes_without_
     assert complete_before_files(server.served, files) == 0
     fault_table.record(
         "object store down past retry budget, then back (rerun)", trials=1, survived=1, data_lost=0,
-        detail=f"publish failed {failed_after:.1f}s after the crash, exit 1, one error line naming {server.url} "
+        detail=f"publish failed {failed_after:.1f}s after the crash, exit {EXIT_TRANSIENT} (retried by ExitCode), one error line naming {server.url} "
                f"({len(delays)} retries, backoff {'+'.join(f'{d:.2f}' for d in delays)}s incl. the failure report); "
                f"no COMPLETE; rerun resumed at step {STEPS}/{STEPS}, 0 steps retrained, same weights sha256, "
                f"total {time.monotonic() - started:.1f}s")

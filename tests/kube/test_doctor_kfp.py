@@ -56,7 +56,7 @@ class FakeKfpProbe:
 def test_the_chart_rendered_configmap_passes() -> None:
     check = launcher_config_check("astrobio", "astrobio-storage", FakeKfpProbe(chart_launcher_data()))
     assert check.status == "pass", check
-    assert "astrobio-minio.astrobio.svc.cluster.local:9000" in check.detail and "s3://astrobio/kfp" in check.detail
+    assert "astrobio-minio.astrobio.svc.cluster.local:9000" in check.detail and "s3://astrobio/artifacts/kfp" in check.detail
 
 
 @pytest.mark.parametrize("data, detail", [

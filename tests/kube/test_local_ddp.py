@@ -21,6 +21,8 @@ import pytest
 
 from astrobio.config import load_config
 from astrobio.kube.pytorchjob import render_pytorchjob
+from astrobio.store import open_store
+from tests.s3server import running_s3_server, unique_bucket
 
 from .operator_pods import operator_pods
 
@@ -46,8 +48,24 @@ def local_env(env: dict[str, str], job_name: str, port: int) -> dict[str, str]:
 
 @pytest.mark.parametrize("layout", ["auto", "master-worker"])
 def test_two_pods_join_and_publish_one_artifact(tmp_path, layout):
-    store = tmp_path / "store"
-    cfg = load_config(None, [*TINY, f"store.uri={store}", f"kube.layout={layout}"])
+    """Against the S3 test server: a cluster job always writes to an s3:// store (kube.store_uri)."""
+    with running_s3_server() as server:
+        bucket = unique_bucket()
+        store = open_store(f"s3://{bucket}/team", server.env())
+        store.ensure_bucket()  # type: ignore[attr-defined]
+        cfg = load_config(None, [*TINY, f"kube.store_uri=s3://{bucket}/team", f"kube.layout={layout}"])
+        results = run_pods(tmp_path, cfg, server.env())
+        markers = [k for k in store.list("") if k.endswith("COMPLETE") and "/checkpoints/" not in k]
+        assert markers == ["runs/ddp-test/pretrain/graph_vae/COMPLETE"]
+        assert store.list("runs/ddp-test/pretrain/graph_vae/checkpoints")  # rank 0 mirrored its checkpoints
+    ranks = sorted(next(line.split("rank=")[1].split()[0] for line in err.splitlines() if "topology rank=" in line)
+                   for _, err in results)
+    assert ranks == ["0", "1"] and all("world_size=2" in err for _, err in results)  # c10d picks who is rank 0
+    assert any("artifact:" in out for out, _ in results)
+
+
+def run_pods(tmp_path: Path, cfg, store_env: dict[str, str]) -> list[tuple[str, str]]:
+    """The rendered container command of both pods as local processes; both must exit 0."""
     job = render_pytorchjob(cfg, "graph_vae", run_id="ddp-test")
     port = free_port()
     path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
@@ -58,7 +76,7 @@ def test_two_pods_join_and_publish_one_artifact(tmp_path, layout):
         (container,) = pod.spec["containers"]
         args = list(container["args"])
         args[args.index("--output") + 1] = str(tmp_path / pod.name)  # each pod has its own emptyDir
-        env = {**os.environ, "PATH": path, **local_env(pod.env(), job["metadata"]["name"], port)}
+        env = {**os.environ, "PATH": path, **local_env(pod.env(), job["metadata"]["name"], port), **store_env}
         procs.append(subprocess.Popen([*container["command"], *args], env=env, text=True,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     results = []
@@ -69,9 +87,4 @@ def test_two_pods_join_and_publish_one_artifact(tmp_path, layout):
             proc.kill()
     for proc, (out, err) in zip(procs, results):
         assert proc.returncode == 0, err[-3000:]
-    ranks = sorted(next(line.split("rank=")[1].split()[0] for line in err.splitlines() if "topology rank=" in line)
-                   for _, err in results)
-    assert ranks == ["0", "1"] and all("world_size=2" in err for _, err in results)  # c10d picks who is rank 0
-    markers = sorted(store.rglob("COMPLETE"))
-    assert [m.relative_to(store).as_posix() for m in markers] == ["runs/ddp-test/pretrain/graph_vae/COMPLETE"]
-    assert any("artifact:" in out for out, _ in results)
+    return results

@@ -111,9 +111,14 @@ def test_no_secret_value_in_any_rendered_output(monkeypatch):
     assert all("value" not in e for e in env if e["name"].startswith("AWS_"))
 
 
-def test_local_store_jobs_start_without_the_secret():
-    env = render_pytorchjob(variant("gpu"), "graph_vae")["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"]
-    assert all(e["valueFrom"]["secretKeyRef"]["optional"] for e in env if "valueFrom" in e)
+def test_every_job_needs_the_store_secret_because_its_store_is_always_s3():
+    """A config whose local store.uri is a folder still renders an s3:// job (kube.store_uri), so
+    the pod must not start without endpoint and keys."""
+    cfg = variant("gpu")
+    assert not cfg.store.uri.startswith("s3://")
+    env = next(iter(render_pytorchjob(cfg, "graph_vae")["spec"]["pytorchReplicaSpecs"].values()))["template"]["spec"]["containers"][0]["env"]
+    required = {e["name"] for e in env if "valueFrom" in e and not e["valueFrom"]["secretKeyRef"]["optional"]}
+    assert required == {"ASTROBIO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 
 def test_pod_templates_of_committed_manifests_pass_kubernetes_schema():

@@ -8,6 +8,7 @@ import pytest
 
 from astrobio.config import load_config
 from astrobio.kube import job_description
+from astrobio.kube.config import CLUSTER_STORE
 from astrobio.kube.config_args import config_overrides
 from astrobio.kube.naming import is_dns_1035, job_name
 from astrobio.kube.pytorchjob import render_pytorchjob
@@ -48,13 +49,13 @@ def test_gpu_shape():
     assert set(replicas(job)) == {"Worker"} and replicas(job)["Worker"]["replicas"] == 2
     assert job["spec"]["elasticPolicy"] == {"minReplicas": 2, "maxReplicas": 2, "maxRestarts": 10, "rdzvBackend": "c10d",
                                             "rdzvConf": [{"key": "join_timeout", "value": "900"}]}
-    assert all(r["restartPolicy"] == "OnFailure" for r in replicas(job).values())
+    assert all(r["restartPolicy"] == "ExitCode" for r in replicas(job).values())
     assert job["spec"]["nprocPerNode"] == "1"
     c = container(job)
     assert c["name"] == "pytorch" and c["image"] == "ghcr.io/astrobio/graph-vae:0.1.0"
     assert c["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert c["resources"]["requests"] == {"cpu": "4", "memory": "16Gi"}
-    assert c["command"] == ["torchrun"] and c["args"][:5] == ["--module", "astrobio", "train", "--component", "graph_vae"]
+    assert c["command"] == ["python", "-m", "astrobio.torchrun"] and c["args"][:5] == ["--module", "astrobio", "train", "--component", "graph_vae"]
     assert not any(e["name"] == "PET_RDZV_CONF" for e in c["env"])  # the operator sets it from rdzvConf
     spec = pod(job)
     assert spec["tolerations"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}]
@@ -150,7 +151,7 @@ def test_labels_name_and_artifact_annotation():
                               "app.kubernetes.io/part-of": "astrobio", "app.kubernetes.io/version": "0.1.0",
                               "astrobio.dev/run-id": "Exp_2024.10"}
     assert pod_metadata(job)["labels"] == meta["labels"]
-    assert meta["annotations"]["astrobio.dev/artifact-uri"] == "artifacts/runs/Exp_2024.10/pretrain/graph_vae"
+    assert meta["annotations"]["astrobio.dev/artifact-uri"] == f"{CLUSTER_STORE}/runs/Exp_2024.10/pretrain/graph_vae"
     assert render_pytorchjob(variant("gpu"), "graph_vae")["metadata"]["name"] == "astrobio-graph-vae"
 
 
@@ -167,6 +168,7 @@ def test_inline_config_round_trips():
     assert not any(s.startswith("components.") and not s.startswith("components.graph_vae.") for s in sets)
     back = load_config(None, sets).model_dump(mode="json")
     want = cfg.model_dump(mode="json")
+    want["store"]["uri"] = CLUSTER_STORE  # pods write to the cluster store, not the local folder
     for tree in (back, want):
         tree.pop("kube")
         tree["components"] = {"graph_vae": tree["components"]["graph_vae"]}
@@ -174,6 +176,7 @@ def test_inline_config_round_trips():
     whole = config_overrides(cfg)  # without a component: every section round-trips
     full_back, full_want = load_config(None, whole).model_dump(mode="json"), cfg.model_dump(mode="json")
     full_back.pop("kube"), full_want.pop("kube")
+    full_want["store"]["uri"] = CLUSTER_STORE
     assert full_back == full_want
 
 
@@ -199,6 +202,7 @@ def test_config_map_holds_the_same_config(tmp_path):
     want = cfg.model_dump(mode="json")
     back.pop("kube"), want.pop("kube")
     want["run"]["run_id"] = "r1"
+    want["store"]["uri"] = CLUSTER_STORE
     assert back == want
     kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate is not installed")
     kubernetes_validate.validate(cm, "1.30", strict=True)

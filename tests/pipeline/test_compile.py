@@ -13,11 +13,11 @@ from kfp.components import load_component_from_file
 
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.errors import UsageError
+from astrobio.kube.config import CLUSTER_STORE
 from astrobio.phases.graph import PHASES
 from astrobio.pipeline.compile import render_pipeline
 from astrobio.pipeline.kfp_components import DEFAULT_BASE_IMAGE, kfp_component_name
 from astrobio.pipeline.kfp_pipeline import (
-    CLUSTER_STORE_DEFAULT,
     PIPELINE_NAME,
     SECRET_ENV_KEYS,
     STEP_RESOURCES,
@@ -148,9 +148,8 @@ def test_a_local_config_store_still_compiles_to_an_s3_default(default_cfg: Astro
     assert not default_cfg.store.uri.startswith("s3://")
     compiler.Compiler().compile(build_pipeline(default_cfg), str(tmp_path / "p.yaml"))
     doc = next(yaml.safe_load_all((tmp_path / "p.yaml").read_text()))
-    assert CLUSTER_STORE_DEFAULT == "s3://astrobio"
-    assert doc["root"]["inputDefinitions"]["parameters"]["store_uri"]["defaultValue"] == CLUSTER_STORE_DEFAULT
-    assert doc["defaultPipelineRoot"] == "s3://astrobio/kfp"
+    assert doc["root"]["inputDefinitions"]["parameters"]["store_uri"]["defaultValue"] == CLUSTER_STORE
+    assert doc["defaultPipelineRoot"] == "s3://astrobio/artifacts/kfp"
 
 
 def test_pipeline_parameters_default_to_the_config(compiled: dict[str, Any], gpu_cfg: AstrobioConfig) -> None:

@@ -16,7 +16,7 @@ import pytest
 import urllib3
 from moto.core.authorization import enable_iam_authentication
 
-from astrobio.errors import RuntimeFailure, UsageError
+from astrobio.errors import EXIT_TRANSIENT, RuntimeFailure, TransientFailure, UsageError
 from astrobio.store import (
     COMPLETE,
     KeyNotFound,
@@ -155,9 +155,9 @@ def test_unreachable_endpoint_fails_fast_naming_it(sleeps: RecordingSleep) -> No
     }
     store = open_store("s3://some-bucket/p", env, retry=RetryPolicy(sleep=sleeps))  # the default schedule, sleeps recorded
     start = time.monotonic()
-    with pytest.raises(UsageError) as at_start:
+    with pytest.raises(TransientFailure) as at_start:
         store.check()
-    with pytest.raises(RuntimeFailure) as mid_run:
+    with pytest.raises(TransientFailure) as mid_run:
         store.put_bytes("runs/r1/x", b"v")
     elapsed = time.monotonic() - start
     assert elapsed < 5
@@ -165,6 +165,7 @@ def test_unreachable_endpoint_fails_fast_naming_it(sleeps: RecordingSleep) -> No
     message = str(mid_run.value)
     assert f"127.0.0.1:{port}" in message and "some-bucket" in message and "runs/r1/x" in message
     assert "after 4 attempts" in message
+    assert at_start.value.exit_code == mid_run.value.exit_code == EXIT_TRANSIENT >= 128  # ExitCode retries it
     assert len(sleeps.calls) == 6 and sum(sleeps.calls) < 10  # what a real run would have waited
 
 

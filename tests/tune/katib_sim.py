@@ -26,6 +26,8 @@ from typing import Any
 
 KATIB_METRICS_FILE = "/var/log/katib/metrics.log"
 _FAKE_TORCHRUN = '#!/bin/sh\nprintf \'%s\\0\' "$@" > "$ARGV_OUT"\n'
+_FAKE_PYTHON = '#!/bin/sh\n[ "$1 $2" = "-m astrobio.torchrun" ] || exit 97\nshift 2\nprintf \'%s\\0\' "$@" > "$ARGV_OUT"\n'
+"""The pods run `python -m astrobio.torchrun` (torchrun keeping the rank's exit code): torchrun's argv."""
 
 
 def katib_wrap(container: dict[str, Any], early_stopping: bool, metrics_file: str = KATIB_METRICS_FILE) -> list[str]:
@@ -44,12 +46,14 @@ def katib_wrap(container: dict[str, Any], early_stopping: bool, metrics_file: st
 
 
 def run_in_shell(argv: list[str], workdir: Path) -> list[str]:
-    """Run `argv` (a `sh -c ...` command line) with a recording `torchrun`; torchrun's argv."""
+    """Run `argv` (a `sh -c ...` command line) with a recording `torchrun` (and `python -m
+    astrobio.torchrun`); torchrun's argv."""
     bindir = workdir / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
-    fake = bindir / "torchrun"
-    fake.write_text(_FAKE_TORCHRUN)
-    fake.chmod(0o755)
+    for name, text in (("torchrun", _FAKE_TORCHRUN), ("python", _FAKE_PYTHON)):
+        fake = bindir / name
+        fake.write_text(text)
+        fake.chmod(0o755)
     out = workdir / "argv"
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "ARGV_OUT": str(out)}
     proc = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=60)

@@ -99,7 +99,7 @@ def test_substituted_trial_command_trains_with_the_assigned_values(tc):
     values = {"lr": "0.0031", "hidden_dim": "96", "encoder": "gcn", TRIAL_NAME_PARAM: "tune-graph-vae-x7k2p9d4"}
     wrapped = substitute(master["args"][0], values) + " 1>/var/log/katib/metrics.log 2>&1"  # as Katib appends it
     argv = shlex.split(wrapped)
-    assert argv[:4] == ["torchrun", "--module", "astrobio", "train"]
+    assert argv[:6] == ["python", "-m", "astrobio.torchrun", "--module", "astrobio", "train"]
     assert argv[-2:] == ["1>/var/log/katib/metrics.log", "2>&1"]
     sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
     cfg = validate_tree(apply_overrides({}, sets), "trial")

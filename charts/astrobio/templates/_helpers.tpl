@@ -47,6 +47,12 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+
 {{- default .Values.storage.secretName .Values.storage.existingSecret -}}
 {{- end -}}
 
+{{/* The artifact store of every pod: s3://<storage.bucket>[/<storage.prefix>] (= kube.store_uri). */}}
+{{- define "astrobio.storeUri" -}}
+{{- $prefix := trimAll "/" (.Values.storage.prefix | default "") -}}
+{{- if $prefix -}}{{- printf "s3://%s/%s" .Values.storage.bucket $prefix -}}{{- else -}}{{- printf "s3://%s" .Values.storage.bucket -}}{{- end -}}
+{{- end -}}
+
 {{/* true when the chart runs its own MinIO. */}}
 {{- define "astrobio.bundledMinio" -}}
 {{- if and .Values.minio.enabled (not .Values.storage.endpoint) -}}true{{- end -}}
@@ -133,11 +139,36 @@ a service account, Secret or image the release does not provide.
 {{- if ne (include "astrobio.serviceAccountName" .) $for.serviceAccount -}}
 {{- fail (printf "jobs/experiments: the shipped objects use service account %q (kube.service_account) but serviceAccount.name is %q; %s" $for.serviceAccount (include "astrobio.serviceAccountName" .) $fix) -}}
 {{- end -}}
+{{- if ne (include "astrobio.storeUri" .) $for.storeUri -}}
+{{- fail (printf "jobs/experiments: the shipped objects write to %s (kube.store_uri) but storage.bucket/storage.prefix give %s; set them to match or %s" $for.storeUri (include "astrobio.storeUri" .) (replace "kube.<key>=<value>" "kube.store_uri=<uri>" $fix)) -}}
+{{- end -}}
 {{- if ne (include "astrobio.storageSecret" .) $for.storageSecret -}}
 {{- fail (printf "jobs/experiments: the shipped objects read Secret %q (kube.storage_secret) but the release provides %q (storage.existingSecret/secretName); %s" $for.storageSecret (include "astrobio.storageSecret" .) $fix) -}}
 {{- end -}}
 {{- if ne (include "astrobio.image" (dict "image" .Values.image "ctx" .)) $for.baseImage -}}
 {{- fail (printf "jobs/experiments: the shipped objects use images %s/...:%s but image is %s; %s" $for.imageRegistry $for.imageTag (include "astrobio.image" (dict "image" .Values.image "ctx" .)) $fix) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A PyTorchJob or Experiment document (a dict) with the PersistentVolumeClaim dataVolume.existingClaim
+mounted read-only at dataVolume.mountPath in every replica's training container, so a config can
+name files on it (components.<c>.data.path: /data/...). Unchanged without existingClaim.
+*/}}
+{{- define "astrobio.mountDataVolume" -}}
+{{- $v := .ctx.Values.dataVolume -}}
+{{- if $v.existingClaim -}}
+{{- $replicas := .doc.spec.pytorchReplicaSpecs -}}
+{{- if eq .doc.kind "Experiment" }}{{ $replicas = .doc.spec.trialTemplate.trialSpec.spec.pytorchReplicaSpecs }}{{ end -}}
+{{- range $name, $replica := $replicas -}}
+{{- $pod := $replica.template.spec -}}
+{{- $claim := dict "claimName" $v.existingClaim "readOnly" true -}}
+{{- $_ := set $pod "volumes" (append ($pod.volumes | default list) (dict "name" "user-data" "persistentVolumeClaim" $claim)) -}}
+{{- range $container := $pod.containers -}}
+{{- $mount := dict "name" "user-data" "mountPath" $v.mountPath "readOnly" true -}}
+{{- $_ := set $container "volumeMounts" (append ($container.volumeMounts | default list) $mount) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from astrobio.config import AstrobioConfig
+from astrobio.kube.config import cluster_store_uri
 from astrobio.errors import UsageError
 from astrobio.kube.images import base_ref
 from astrobio.kube.manifests import FOLDER as MANIFESTS, pytorchjob_file, render_manifest_files
@@ -85,7 +86,7 @@ def rendered_for(cfg: AstrobioConfig, tuned: list[str]) -> dict[str, Any]:
     """What the shipped jobs name; the chart fails an install whose values disagree."""
     kube = cfg.kube
     return {"namespace": kube.namespace, "serviceAccount": kube.service_account,
-            "storageSecret": kube.storage_secret, "imageRegistry": kube.image_registry,
+            "storeUri": cluster_store_uri(kube, cfg.store.uri), "storageSecret": kube.storage_secret, "imageRegistry": kube.image_registry,
             "imageTag": kube.image_tag, "baseImage": base_ref(kube),
             "components": component_names(), "tuned": sorted(tuned)}
 
@@ -162,6 +163,7 @@ def values_schema(tuned: list[str]) -> dict[str, Any]:
             "storage": _object({
                 "endpoint": _string("external S3/MinIO URL, e.g. http://minio.minio.svc:9000; empty = bundled MinIO"),
                 "bucket": _string("bucket created by the bucket-init Job", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
+                "prefix": _string("folder in the bucket; s3://<bucket>/<prefix> = kube.store_uri", pattern=r"^[^\s]*$"),
                 "extraBuckets": {"type": "array", "items": {"type": "string"}},
                 "region": _string("AWS_REGION; empty = none"),
                 "secretName": _string("= kube.storage_secret", pattern=K8S_NAME),
@@ -178,6 +180,8 @@ def values_schema(tuned: list[str]) -> dict[str, Any]:
                 "kfpHost": _string("KFP API endpoint", pattern=r"^https?://"),
                 "namespaced": {"type": "boolean", "description": "upload into the release namespace (multi-user KFP)"},
                 "tokenAudience": _string("audience of the projected token KFP accepts")}),
+            "dataVolume": _object({"existingClaim": _string("PVC with the user's data; empty = none", pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"),
+                                   "mountPath": _string("where it appears in the training containers", pattern=r"^/")}),
             "podResources": RESOURCES,
             "nodeSelector": STRING_MAP,
             "tolerations": TOLERATIONS,

@@ -1,7 +1,8 @@
 """`kube:` config section: how a component's training becomes cluster objects.
 
-One GPU profile and one storage secret feed every object astrobio renders (PyTorchJobs, TrainJobs,
-KFP steps, Katib trials), so they cannot drift apart. No secret value lives here: only the name of
+One GPU profile, one storage secret and one cluster store (`store_uri`, which replaces `store.uri`
+in everything pods read) feed every object astrobio renders (PyTorchJobs, TrainJobs, KFP steps,
+Katib trials), so they cannot drift apart; `store.uri` stays the store of runs on this machine. No secret value lives here: only the name of
 the Kubernetes Secret that holds the store endpoint and keys.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -16,6 +18,29 @@ from astrobio.config.sections import Strict
 
 K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DIGEST = r"^sha256:[0-9a-f]{64}$"
+CLUSTER_STORE = "s3://astrobio/artifacts"
+"""The chart's default bucket (`storage.bucket`) and prefix (`storage.prefix`)."""
+
+
+def cluster_store_problem(uri: str) -> str | None:
+    """Why `uri` cannot be the store of cluster pods, or None. Pods have no shared disk and a
+    rescheduled pod starts empty, so only an object store keeps artifacts and checkpoints."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() != "s3" or not parts.netloc:
+        return (f"cluster pods need an object store every pod reaches, s3://bucket[/prefix], not a local folder "
+                f"(e.g. --set kube.store_uri={CLUSTER_STORE})")
+    if "@" in parts.netloc:
+        return "user info is not allowed in the URI; keys come from the storage Secret (kube.storage_secret)"
+    return None
+
+
+def cluster_store_uri(kube: KubeSection, store_uri: str) -> str:
+    """The store of cluster pods: `kube.store_uri`; unset, the config's `store.uri` when that is an
+    object store, else CLUSTER_STORE (a config like configs/default.yaml, whose `store.uri` is a
+    local folder for runs on this machine, still renders jobs that write to the bucket)."""
+    if kube.store_uri is not None:
+        return kube.store_uri
+    return store_uri if cluster_store_problem(store_uri) is None else CLUSTER_STORE
 QUANTITY = re.compile(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$")
 
 
@@ -94,6 +119,9 @@ class KubeSection(Strict):
     image_tag: str = Field("0.1.0", min_length=1)
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     service_account: str = Field("astrobio-launcher", pattern=K8S_NAME)
+    store_uri: str | None = Field(None, description="artifact store of every cluster object (jobs, Experiments, the "
+                                  "chart's config), s3://bucket[/prefix]; null = store.uri when that is s3://, "
+                                  f"else {CLUSTER_STORE}")
     storage_secret: str = Field("astrobio-storage", pattern=K8S_NAME,
                                 description="Secret with ASTROBIO_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY[, AWS_REGION]")
     workers: int = Field(1, ge=0, le=1024, description="nodes beside the first (nodes = workers + 1)")
@@ -143,3 +171,12 @@ class KubeSection(Strict):
             raise ValueError("kube.layout 'master-worker' cannot be combined with kube.elastic "
                              "(elastic jobs are Worker-only); use kube.layout=auto")
         return self
+
+    @field_validator("store_uri")
+    @classmethod
+    def _object_store(cls, value: str | None) -> str | None:
+        """Refused at load, so no render or submit can put a local folder into a cluster object."""
+        problem = None if value is None else cluster_store_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value

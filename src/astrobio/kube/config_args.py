@@ -4,7 +4,8 @@ A PyTorchJob (or a Katib trial, or a KFP launcher step that creates one) is then
 no ConfigMap has to exist before the pods start, and `kubectl get pytorchjob -o yaml` shows every
 value that differs from the defaults. Only values that differ are written, and component sections
 are compared with what the top-level `trainer`/`optim` already give them after the loader's merge,
-so nothing is repeated. The `kube:` section is left out: pods do not read it.
+so nothing is repeated. The `kube:` section is left out: pods do not read it, except its
+`store_uri`, which becomes the pods' `store.uri` (a local `store.uri` serves runs on this machine).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import yaml
 
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.config.overrides import parse_value
+from astrobio.kube.config import cluster_store_uri
 
 POD_EXCLUDED = frozenset({"kube", "tune"})
 ALWAYS = ("store.uri",)
@@ -48,8 +50,10 @@ def _diff(value: Any, default: Any, prefix: str) -> Iterator[tuple[str, Any]]:
 
 def pod_tree(cfg: AstrobioConfig, run_id: str | None = None, component: str | None = None) -> dict[str, Any]:
     """The part of the config that pods read, with `run.run_id` pinned when a run id is given and,
-    with `component`, only that component's section (a pod trains one component)."""
+    with `component`, only that component's section (a pod trains one component). Its store is
+    the cluster store (`kube.config.cluster_store_uri`)."""
     tree = cfg.model_dump(mode="json", exclude=set(POD_EXCLUDED))
+    tree["store"]["uri"] = cluster_store_uri(cfg.kube, cfg.store.uri)
     if run_id is not None:
         tree["run"]["run_id"] = run_id
     if component is not None:

@@ -131,16 +131,16 @@ def secret_check(cfg: AstrobioConfig, probe: ClusterProbe) -> Check:
     ns, name = cfg.kube.namespace, cfg.kube.storage_secret
     fix = (f"kubectl -n {ns} create secret generic {name} "
            + " ".join(f"--from-literal={k}=..." for k in SECRET_KEYS))
-    needed = cfg.store.uri.lower().startswith("s3://")
     try:
         keys = probe.secret_keys(ns, name)
     except ProbeError as exc:
         return Check("storage-secret", "warn", f"could not check: {exc}", fix)
+    # every cluster pod writes to the s3:// cluster store (kube.store_uri), so the Secret is always needed
     if keys is None:
-        return Check("storage-secret", "fail" if needed else "warn", f"{ns}/{name} does not exist", fix)
+        return Check("storage-secret", "fail", f"{ns}/{name} does not exist", fix)
     missing = [k for k in SECRET_KEYS if k not in keys]
     if missing:
-        return Check("storage-secret", "fail" if needed else "warn", f"{ns}/{name} lacks {', '.join(missing)}", fix)
+        return Check("storage-secret", "fail", f"{ns}/{name} lacks {', '.join(missing)}", fix)
     return Check("storage-secret", "pass", f"{ns}/{name} has {', '.join(SECRET_KEYS)}")
 
 

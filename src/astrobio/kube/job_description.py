@@ -4,9 +4,10 @@ Image, command, environment, resources, GPU placement, volumes and security sett
 here once, so a PyTorchJob and a Kubeflow Trainer v2 TrainJob of the same config cannot disagree.
 Everything is a pure function of the config: no cluster, no environment variables, no clock.
 
-The container runs `torchrun -m astrobio train ...`: the training operator (v1) and Kubeflow
-Trainer (v2) both hand torchrun its topology through `PET_*` variables (nodes, node rank, master
-address), and torchrun gives each process the RANK/LOCAL_RANK/WORLD_SIZE/MASTER_* the trainer reads.
+The container runs `python -m astrobio.torchrun -m astrobio train ...` (torchrun with the failed
+rank's exit code, see `astrobio/torchrun.py`): the training operator (v1) and Kubeflow Trainer (v2)
+both hand torchrun its topology through `PET_*` variables (nodes, node rank, master address), and
+torchrun gives each process the RANK/LOCAL_RANK/WORLD_SIZE/MASTER_* the trainer reads.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from kubernetes.client import (
 
 from astrobio.config import AstrobioConfig
 from astrobio.kube.config_args import config_overrides, set_args
-from astrobio.kube.config import ElasticSettings
+from astrobio.kube.config import ElasticSettings, cluster_store_uri
 from astrobio.kube.images import IMAGE_GID, IMAGE_HOME, IMAGE_UID, WORKDIR, image_ref
 from astrobio.kube.naming import job_name, label_value, standard_labels
 from astrobio.registry import get_spec
@@ -43,13 +44,17 @@ from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS,
 
 OUTPUT_DIR = f"{WORKDIR}/output"
 """--output in the pod: inside the `work` emptyDir, so a container restarted by restartPolicy
-OnFailure finds its checkpoints and resumes (a rescheduled pod starts from the artifact store's view)."""
+finds its checkpoints; a new pod (restartPolicy ExitCode, rescheduling) resumes from the checkpoints
+mirrored to the artifact store."""
 WRITABLE_DIRS = (("work", WORKDIR), ("tmp", "/tmp"), ("home", IMAGE_HOME))
 """The only writable places of a training container, each an emptyDir: the root filesystem is
 read-only. `work` is the working directory (output dir, a relative local store), `tmp` holds
 torchrun's error files and tempfile's scratch, `home` the torch/HF/Triton/matplotlib caches."""
 CONFIG_DIR = "/etc/astrobio"
 CONFIG_FILE = "config.yaml"
+LAUNCHER = ("python", "-m", "astrobio.torchrun")
+"""torchrun, keeping the failed rank's exit code (plain torchrun exits 1 for every failure, which
+`restartPolicy: ExitCode` would treat as permanent)."""
 MASTER_PORT = 23456
 PORT_NAME = "pytorchjob-port"
 ISTIO_INJECT = "sidecar.istio.io/inject"
@@ -142,10 +147,9 @@ def cpu_cores(quantity: str) -> Fraction:
 
 
 def _secret_env(cfg: AstrobioConfig) -> list[V1EnvVar]:
-    """Store endpoint and keys by reference to the Secret: values never appear in a manifest.
-    Required only for an s3:// store, so a job on a local store starts without the Secret."""
-    needed = cfg.store.uri.lower().startswith("s3://")
-    wanted = [(ENDPOINT_VARS[0], needed), (ACCESS_KEY_VARS[0], needed), (SECRET_KEY_VARS[0], needed),
+    """Store endpoint and keys by reference to the Secret: values never appear in a manifest. The
+    cluster store is always s3:// (`cluster_store_uri`), so endpoint and keys are required."""
+    wanted = [(ENDPOINT_VARS[0], True), (ACCESS_KEY_VARS[0], True), (SECRET_KEY_VARS[0], True),
               (REGION_VARS[0], False), (SECURE_VAR, False)]
     return [
         V1EnvVar(name=var, value_from=V1EnvVarSource(
@@ -204,7 +208,7 @@ def describe_job(cfg: AstrobioConfig, component: str, *, run_id: str | None = No
     env = _secret_env(cfg) + [V1EnvVar(name="OMP_NUM_THREADS", value=str(threads))]
     volumes, mounts = _volumes(cfg, config_ref)
     labels = standard_labels(component, effective_run)
-    uri = f"{cfg.store.uri.rstrip('/')}/{artifact_prefix(effective_run, spec.phase, component)}"
+    uri = f"{cluster_store_uri(kube, cfg.store.uri).rstrip('/')}/{artifact_prefix(effective_run, spec.phase, component)}"
     return JobDescription(
         component=component,
         name=job_name(component, run_id),
@@ -215,7 +219,7 @@ def describe_job(cfg: AstrobioConfig, component: str, *, run_id: str | None = No
         pod_annotations={} if kube.istio_sidecar else {ISTIO_INJECT: "false"},
         image=image_ref(kube, component),
         image_pull_policy=kube.image_pull_policy,
-        command=["torchrun"],
+        command=list(LAUNCHER),
         args=_train_args(cfg, component, run_id, config_ref),
         env=env,
         resources=_resources(cfg, gpus),

@@ -187,8 +187,10 @@ kubectl -n {kube.namespace} logs -f -l app.kubernetes.io/component=<component>,{
 ```
 
 (`{PRIMARY_LABEL}=master` is the pod that prints the metrics: the Master, or worker 0 of a
-Worker-only job.) Use an `s3://` `store.uri` so artifacts outlive the pods. A preempted pod
-checkpoints, exits 143 and restarts (restartPolicy OnFailure), resuming from its checkpoint.
+Worker-only job.) Jobs write to `kube.store_uri` (an `s3://` store, so artifacts outlive the pods).
+A preempted pod checkpoints, exits 143 and restarts (restartPolicy ExitCode: codes 128-255 retry,
+1-127 fail the job; see "Exit codes" in the project README), resuming from the checkpoint mirrored
+to the store.
 
 {_katib_section(kube, experiments)}
 

@@ -14,7 +14,9 @@ a securityContext into every Worker whenever a Master replica exists
 - `kube.layout: master-worker`: Master + Workers, for clusters whose operator has a compliant
   `--pytorch-init-container-template-file` or namespaces that do not enforce `restricted`.
 
-Container `pytorch`, `nprocPerNode` = GPUs per node (1 on CPU). Multi-node jobs carry
+Container `pytorch`, `nprocPerNode` = GPUs per node (1 on CPU), restartPolicy ExitCode: a preempted
+pod (the trainer exits 143 after checkpointing) or a store outage (200) restarts and resumes from
+the checkpoints mirrored to the store, a config error (2) fails the job. Multi-node jobs carry
 `runPolicy.schedulingPolicy` (gang scheduling) and optionally a Kueue queue label.
 """
 
@@ -41,7 +43,12 @@ from astrobio.kube.job_description import JobDescription, describe_job, pod_secu
 API_VERSION = "kubeflow.org/v1"
 KIND = "PyTorchJob"
 CONTAINER = "pytorch"
-RESTART_POLICY = "OnFailure"
+RESTART_POLICY = "ExitCode"
+"""Exit codes 128-255 restart the pod (preemption 143, store outage 200), 1-127 fail the job (a config
+error, 2, would fail again): `IsRetryableExitCode` in pkg/util/train/train_util.go and the
+`RestartPolicyExitCode` branch of pkg/controller.v1/common/pod.go (Training Operator v1.9.0). The
+pod itself runs with restartPolicy Never (pkg/core/pod.go `SetRestartPolicy`), so a restart is a
+new pod with an empty disk: the trainer resumes from the checkpoints mirrored to the store."""
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 
 

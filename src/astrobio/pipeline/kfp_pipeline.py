@@ -13,8 +13,8 @@ only waits for its PyTorchJob, whose pods carry the GPUs, node selector and tole
 `local` trains inside the step pod and is meant for kfp.local, which ignores resources).
 
 Store and pipeline root: the compiled pipeline always defaults to an `s3://` store
-(`cluster_store_uri`: the config's store when it is s3://, else `s3://astrobio`, the chart's default
-bucket), and KFP's own artifacts (metrics, HTML) go to `<store>/kfp`. We keep the `s3://` scheme
+(`kube.config.cluster_store_uri`: `kube.store_uri`, else the config's store when it is s3://, else
+`s3://astrobio/artifacts`, the chart's default bucket and prefix — the same store the jobs write to), and KFP's own artifacts (metrics, HTML) go to `<store>/kfp`. We keep the `s3://` scheme
 rather than KFP's `minio://`: `minio://` always means "the MinIO that KFP ships, with KFP's own
 credentials" (kubeflow/pipelines backend/src/v2/config/env.go), whereas `s3://` honours the
 `providers.s3` endpoint and secret of the `kfp-launcher` ConfigMap (backend/src/v2/config/s3.go),
@@ -30,6 +30,7 @@ from kfp import dsl, kubernetes
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import UsageError
+from astrobio.kube.config import cluster_store_uri as kube_cluster_store_uri
 from astrobio.phases.graph import PHASES
 from astrobio.pipeline.kfp_components import PRODUCTION, build_components, launcher_image
 from astrobio.pipeline.pod_identity import POD_FIELD_ENV
@@ -38,10 +39,6 @@ PIPELINE_NAME = "astrobio-five-phase"
 SECRET_ENV_KEYS = ("ASTROBIO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 """Secret keys mapped to env of the same name. AWS_REGION is optional in the Secret and
 kfp-kubernetes 1.5 cannot mark a key optional (a missing key would block the pod), so it is left out."""
-CLUSTER_STORE_DEFAULT = "s3://astrobio"
-"""The store a compiled pipeline defaults to when the config's store is a local folder: the chart's
-default bucket (`storage.bucket`, STORE_URI in its ConfigMap). One setting; a KFP run may override
-the `store_uri` parameter."""
 STEP_RESOURCES = {"train": {"cpu": ("100m", "1"), "memory": ("256Mi", "1Gi")},
                   PRODUCTION: {"cpu": ("500m", "2"), "memory": ("2Gi", "8Gi")}}
 """(request, limit) per step kind: a training step only creates its PyTorchJob and polls it;
@@ -49,10 +46,9 @@ production exports and quantises the models in its own pod, so it gets more."""
 
 
 def cluster_store_uri(cfg: AstrobioConfig) -> str:
-    """The s3:// store the compiled pipeline defaults to: the config's store, or CLUSTER_STORE_DEFAULT
-    when that is a local folder (a step pod's folder is gone when the pod ends)."""
-    uri = cfg.store.uri
-    return uri if uri.lower().startswith("s3://") else CLUSTER_STORE_DEFAULT
+    """The s3:// store the compiled pipeline defaults to: the one store of every cluster object
+    (a step pod's folder is gone when the pod ends). A KFP run may override `store_uri`."""
+    return kube_cluster_store_uri(cfg.kube, cfg.store.uri)
 
 
 def pipeline_root(store_uri: str) -> str:

@@ -223,8 +223,10 @@ def launch_pytorchjob(cfg: AstrobioConfig, component: str, *, env: Mapping[str, 
     if not cfg.store.uri.lower().startswith("s3://"):
         raise UsageError(f"kubeflow mode needs an s3:// artifact store that the job's pods can reach; "
                          f"store.uri is {cfg.store.uri!r}")
+    # the job's pods use the step's store (the pipeline parameter), not the config's kube.store_uri
+    on_step_store = cfg.model_copy(update={"kube": cfg.kube.model_copy(update={"store_uri": cfg.store.uri})})
     pod = identity or pod_identity(env or {}, cfg.kube.namespace)
-    rendered = render_for_pod(cfg, component, pod)
+    rendered = render_for_pod(on_step_store, component, pod)
     name, namespace = rendered["metadata"]["name"], rendered["metadata"]["namespace"]
     log(f"PyTorchJob {namespace}/{name}: namespace from {pod.source}"
         + (f", owned by pod {pod.name}" if pod.owner_reference() else ", no owner pod (name/uid unknown)"))

@@ -3,7 +3,8 @@
 Every call runs under `RetryPolicy`; errors are sorted by `s3_errors.classify` into one-line
 astrobio errors that name the endpoint, bucket and key (never the keys' secrets):
 bad credentials, TLS mismatch or a missing bucket are the user's to fix (UsageError), an outage
-that outlasts the retries is a RuntimeFailure, a missing object is KeyNotFound.
+that outlasts the retries is a TransientFailure (exit 200: a PyTorchJob with `restartPolicy:
+ExitCode` restarts the pod, at start as mid-run), a missing object is KeyNotFound.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import minio
 from minio.error import S3Error
 from minio.helpers import check_bucket_name
 
-from astrobio.errors import RuntimeFailure, UsageError
+from astrobio.errors import RuntimeFailure, TransientFailure, UsageError
 from astrobio.store.atomic import atomic_writer
 from astrobio.store.base import ArtifactStore, KeyNotFound
 from astrobio.store.keys import validate_prefix
@@ -67,7 +68,7 @@ class S3Store(ArtifactStore):
     def _object_name(self, key: str) -> str:
         return f"{self._prefix}/{key}" if self._prefix else key
 
-    def _call(self, action: str, key: str, fn: Callable[[], T], *, at_start: bool = False) -> T:
+    def _call(self, action: str, key: str, fn: Callable[[], T]) -> T:
         """Run `fn` under the retry policy and turn whatever escapes into an astrobio error."""
         where = self.describe(key)
         names = f"bucket {self._bucket!r}, key {key!r}" if key else f"bucket {self._bucket!r}"
@@ -83,8 +84,7 @@ class S3Store(ArtifactStore):
         except (UsageError, RuntimeFailure):
             raise
         except RetriesExhausted as exc:
-            error = UsageError if at_start else RuntimeFailure
-            raise error(
+            raise TransientFailure(
                 f"S3 endpoint {self._endpoint} failed to {action} {where} ({names}) "
                 f"after {exc.attempts} attempts: {short_reason(exc.last)}"
             ) from exc.last
@@ -122,7 +122,7 @@ class S3Store(ArtifactStore):
 
     def check(self) -> None:
         """Reach the endpoint, authenticate and find the bucket, failing with a UsageError at start."""
-        found = self._call("reach bucket", "", lambda: self._client.bucket_exists(self._bucket), at_start=True)
+        found = self._call("reach bucket", "", lambda: self._client.bucket_exists(self._bucket))
         if not found:
             raise self._no_bucket()
 
@@ -140,7 +140,7 @@ class S3Store(ArtifactStore):
                 raise
             return True
 
-        return self._call("create bucket", "", create, at_start=True)
+        return self._call("create bucket", "", create)
 
     def _put_bytes(self, key: str, data: bytes) -> None:
         name = self._object_name(key)

@@ -9,7 +9,8 @@ Inside the temp folder files are written in place (the folder rename is the atom
 weights file is hashed and fsynced in a helper thread while the state file is written, and
 `verify` hashes both files at once. `AsyncCheckpointer` moves the writing off the training thread:
 it copies the state to CPU synchronously (the only part a training step waits for) and writes in
-a background thread.
+a background thread and, with a `Mirror` (an s3:// store), uploads each finished checkpoint from
+that same thread, after its local write, so a pod that loses its disk resumes from the store.
 """
 
 from __future__ import annotations
@@ -24,18 +25,30 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from astrobio.errors import UsageError
+from astrobio.errors import AstrobioError, UsageError
 from astrobio.trainer.atomic import fsync_dir, write_atomic
 
 PREFIX = "step-"
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "state.pt"
 META_FILE = "meta.json"
+
+
+class Mirror(Protocol):
+    """Where finished checkpoints are copied (`astrobio.store.checkpoint_mirror.CheckpointMirror`)."""
+
+    def describe(self) -> str: ...
+
+    def upload(self, folder: Path) -> str: ...
+
+    def restore(self, root: Path, newer_than: int | None, warn: Callable[[str], None]) -> Path | None: ...
+
+    def restore_folder(self, name: str, dest: Path) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -155,10 +168,12 @@ class AsyncCheckpointer:
     checkpoint back. A failed write is also re-raised by the next `save`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, mirror: Mirror | None = None) -> None:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self.failed_dir: Path | None = None  # the checkpoint whose write failed (for the error line)
+        self._mirror = mirror
+        self.notes: list[str] = []  # mirror failures, for the training thread to report
 
     def save(self, root: Path, step: int, model_state: dict[str, torch.Tensor], state: dict[str, Any],
              config_hash: str, keep_last: int) -> Path:
@@ -167,13 +182,29 @@ class AsyncCheckpointer:
 
         def write() -> None:
             try:
-                save_checkpoint(root, step, weights, rest, config_hash, keep_last)
+                folder = save_checkpoint(root, step, weights, rest, config_hash, keep_last)
             except BaseException as exc:  # handed to the training thread by wait()
                 self._error, self.failed_dir = exc, _step_dir(root, step)
+                return
+            self._upload(folder)
 
         self._thread = threading.Thread(target=write, name=f"checkpoint-{step}", daemon=False)
         self._thread.start()
         return _step_dir(root, step)
+
+    def _upload(self, folder: Path) -> None:
+        if self._mirror is not None:
+            try:
+                self._mirror.upload(folder)
+            except AstrobioError as exc:  # the local copy stands; training goes on
+                self.notes.append(f"{folder.name} kept locally but not mirrored to {self._mirror.describe()}: {exc}")
+
+    def mirror(self, folder: Path) -> None:
+        """Upload `folder` (the best/ weights) in the background; call `wait()` before changing it again."""
+        self.wait()
+        if self._mirror is not None:
+            self._thread = threading.Thread(target=self._upload, args=(folder,), name=f"mirror-{folder.name}")
+            self._thread.start()
 
     @property
     def pending(self) -> bool:
@@ -265,6 +296,25 @@ def latest_valid(root: Path, warn: Callable[[str], None]) -> Checkpoint | None:
         except ValueError as exc:
             warn(f"skipping checkpoint {path.name}: {exc}")
     return None
+
+
+def resume_point(root: Path, mirror: Mirror | None, warn: Callable[[str], None],
+                 say: Callable[[str], None], best: Path | None = None) -> Checkpoint | None:
+    """The checkpoint to resume from: the newest valid one under `root`, unless the mirror holds a
+    newer one (the pod lost its disk, or restarted elsewhere), which is fetched into `root` first,
+    with the early-stopping weights `best` when they are missing here."""
+    recover_interrupted_writes(root, warn)
+    local = latest_valid(root, warn)
+    if mirror is None:
+        return local
+    root.mkdir(parents=True, exist_ok=True)
+    fetched = mirror.restore(root, local.step if local is not None else None, warn)
+    if fetched is None:
+        return local
+    say(f"restored checkpoint {fetched.name} from {mirror.describe()}")
+    if best is not None and mirror.restore_folder(best.name, best):
+        say(f"restored {best.name}/ from {mirror.describe()}")
+    return latest_valid(root, warn)
 
 
 def load_checkpoint(ckpt: Checkpoint) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

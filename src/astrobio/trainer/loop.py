@@ -60,6 +60,7 @@ class TrainJob:
     run_id: str
     config_hash: str
     publish: Callable[[Path], str] | None = None   # artifact dir -> URI in the store
+    mirror: ckpt.Mirror | None = None              # checkpoints copied to (and restored from) the store
 
 
 @dataclass
@@ -188,9 +189,9 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
     # Only rank 0's folder is trusted (on a multi-node job each pod has its own disk): it decides
     # where training resumes and sends the optimizer/trainer state to the other ranks; DDP then
     # copies rank 0's weights to every rank when it wraps the model.
-    if env.is_main:
-        ckpt.recover_interrupted_writes(out / "checkpoints", warn)
-    resumed = ckpt.latest_valid(out / "checkpoints", warn) if env.is_main else None
+    # A pod that lost its disk (restart, eviction) finds its checkpoints in the store (job.mirror).
+    resumed = ckpt.resume_point(out / "checkpoints", job.mirror, warn, progress.message, out / "best") \
+        if env.is_main else None
     weights, saved = ckpt.load_checkpoint(resumed) if resumed is not None else (None, None)
     saved = broadcast_from_main(saved, env)
     resumed_step: int | None = None
@@ -216,7 +217,7 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
 
     # Checkpoints are written in a background thread: a step waits only for the CPU copy of the
     # state (and for the previous write, if it is still going). Preemption waits for the write.
-    saver = ckpt.AsyncCheckpointer()
+    saver = ckpt.AsyncCheckpointer(job.mirror if env.is_main else None)
     last_saved: list[int] = []
 
     def failed_write() -> Path:
@@ -238,6 +239,8 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
             last_saved[:] = [step]
         if wait:
             saver.wait()
+        while saver.notes:
+            warn(saver.notes.pop(0))
         return path
 
     model.train()
@@ -297,8 +300,10 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
                             state.best_value, state.best_step, state.bad_evals = val[es.metric], state.step, 0
                             if env.is_main:
                                 require_finite(model, spec.name, state.step, "best/")
+                                saver.wait()  # an upload of the previous best/ must not see this write
                                 with disk_full_is_a_failure(out / "best" / ckpt.MODEL_FILE):
                                     ckpt.save_weights(out / "best" / ckpt.MODEL_FILE, model.state_dict())
+                                saver.mirror(out / "best")
                         else:
                             state.bad_evals += 1
                             state.stopped_early = state.bad_evals >= es.patience
@@ -315,6 +320,8 @@ def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
         late = saver.wait(raise_error=False)  # never leave a write behind; the error in flight wins
         if late is not None:
             warn(f"a checkpoint write also failed: {late}")
+        for note in saver.notes:
+            warn(note)
         progress.close()
 
     barrier(env)
