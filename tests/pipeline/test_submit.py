@@ -33,7 +33,7 @@ def test_dry_run_compiles_and_summarises_without_network(default_cfg: AstrobioCo
                                        "to http://kfp.example.invalid:80")
     assert "run 'my run'" in summary and "phase 1 pretrain: graph_vae" in summary
     assert "namespace team-a, service account (KFP default runner)" in summary
-    assert "store_uri=s3://astrobio " in summary and TOKEN not in summary
+    assert "store_uri=s3://astrobio/artifacts " in summary and TOKEN not in summary
     assert (tmp_path / "pipelines" / "astrobio-five-phase.yaml").is_file()
 
 
