@@ -13,6 +13,7 @@ order is not given: the test prints PC's figure and asserts only what holds.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from astrobio.components.causal.task import SPEC
 from astrobio.config.load import load_config
@@ -20,7 +21,7 @@ from astrobio.trainer import StopFlag, TrainJob, train
 from astrobio.trainer.distributed import DistEnv
 from tests.components.causal.conftest import make_cfg
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[3]
 EXOGENOUS = ["stellar_flux", "albedo", "volcanism"]
 NOTEARS_SACHS_SHD = 22  # Zheng et al. 2018, NOTEARS on Sachs (7,466 cells, 20 true edges in their graph)
 
