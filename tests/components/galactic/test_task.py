@@ -1,8 +1,9 @@
 """galactic through the one trainer: evaluate names, exact resume across averaging rounds, starting
-from a fusion artifact, and (slow) federated >= local-only."""
+from a fusion artifact, and federated > local-only."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -67,15 +68,20 @@ def test_starts_from_a_fusion_artifact(tmp_path, cache):
         build_data(cfg, 0, 1, cache)
 
 
-@pytest.mark.slow
 def test_smoke_federated_beats_local_only(tmp_path, cache):
-    """~60-90 s on a shared 2-core machine."""
+    """Lean set, ~25 CPU-s (400 planets, 4 observatories, 200 steps). Measured: val 0.70 vs local 0.575,
+    central 0.633; test 0.783 vs local 0.617, central 0.867. The gap to centralised training on test
+    (0.084) is NOT within 0.05 at this size: it is printed, not asserted."""
+    start = time.process_time()
     result = train(job(tmp_path, cache, data={"n_planets": 400, "batch_size": 32},
                        model={"latent_dim": 64, "hidden": 128, "cnn_width": 16, "dropout": 0.1},
                        federated={"observatories": 4, "batch_size": 32, "local_steps": 5, "iid_fraction": 0.1},
-                       trainer={"max_steps": 200, "eval_every": 100, "log_every": 50, "checkpoint": {"every": 100}},
+                       trainer={"max_steps": 200, "eval_every": 200, "log_every": 200, "checkpoint": {"every": 200}},
                        eval={"baseline_steps": None}), DistEnv(), StopFlag())
     m = result.metrics
-    assert m["test_accuracy"] >= m["baseline_local_test_accuracy"]
-    assert m["test_accuracy"] > m["baseline_majority_test_accuracy"] + 0.3
-    assert "baseline_central_test_accuracy" in m and m["test_bytes_per_round"] > 0
+    print(f"galactic test_accuracy={m['test_accuracy']:.3f} local-only={m['baseline_local_test_accuracy']:.3f} "
+          f"centralised={m['baseline_central_test_accuracy']:.3f} majority={m['baseline_majority_test_accuracy']:.3f}; "
+          f"cost {time.process_time() - start:.1f} CPU-s")
+    assert m["test_accuracy"] > m["baseline_local_test_accuracy"] + 0.05, m
+    assert m["test_accuracy"] > m["baseline_majority_test_accuracy"] + 0.3, m
+    assert m["test_bytes_per_round"] > 0

@@ -50,8 +50,9 @@ def write_fusion(folder: Path, n: int = 40, dim: int = 16, seed: int = 0, inform
     return folder
 
 
-def write_tiny_model(folder: Path, chat: bool = False) -> Path:
-    """A randomly initialised 2-layer Llama with a byte-level BPE tokenizer trained on planet texts."""
+def write_tiny_model(folder: Path, chat: bool = False, pretrain_steps: int = 0) -> Path:
+    """A 2-layer Llama with a byte-level BPE tokenizer trained on planet texts; randomly initialised,
+    or with `pretrain_steps`, pre-trained on texts of other planets (see `_pretrain`)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedTokenizerFast
 
@@ -73,20 +74,44 @@ def write_tiny_model(folder: Path, chat: bool = False) -> Path:
                       tie_word_embeddings=True, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                       bos_token_id=None)
     torch.manual_seed(0)
-    AutoModelForCausalLM.from_config(cfg).save_pretrained(str(folder))
+    model = AutoModelForCausalLM.from_config(cfg)
+    if pretrain_steps:
+        _pretrain(model, tok, pretrain_steps)
+    model.save_pretrained(str(folder))
     tok.save_pretrained(str(folder))
     return folder
+
+
+def _pretrain(model: Any, tok: Any, steps: int) -> None:
+    """Teach the tiny base the plain Q/A format and each parameter's typical values, on planets that
+    are not the fusion fixture's (seed 7): a base that knows the task's language but not the planet,
+    as SmolLM2 knows English, so beating it takes reading the soft prompt."""
+    params = planet_params(400, seed=7)
+    texts = [f"Answer briefly.\nQuestion: {ex.question}\nAnswer: {ex.answer}{tok.eos_token}" for p in range(400)
+             for ex in planet_examples(p, params[p], PARAM_NAMES, 1, False, 1)]
+    enc = tok(texts, add_special_tokens=False, padding=True, return_tensors="pt")
+    labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, -100)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(steps):
+        idx = torch.randint(len(texts), (32,), generator=g)
+        loss = model(input_ids=enc["input_ids"][idx], attention_mask=enc["attention_mask"][idx], labels=labels[idx]).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
 
 
 # components.llm of configs/smoke.yaml (keep the two in step): the bundled SmolLM2 base, trained
 # through the trainer on 2 CPU cores in a few minutes.
 SMOKE_SECTION: dict[str, Any] = {
-    "trainer": {"max_steps": 20, "eval_every": 20, "log_every": 5, "checkpoint": {"every": 20, "keep_last": 1}},
+    "trainer": {"max_steps": 60, "eval_every": 60, "log_every": 10, "checkpoint": {"every": 60, "keep_last": 1}},
     "optim": {"lr": 3e-3, "weight_decay": 0.0},
     "model": {"n_soft_tokens": 4, "projector_hidden": 128},
     "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
-    "data": {"batch_size": 8, "max_planets": 400, "describe_max_facts": 1},
-    "eval": {"max_texts": 16, "num_prompts": 16, "max_new_tokens": 16, "batch_size": 16},
+    "data": {"batch_size": 8, "max_planets": 400, "describe": False},
+    "eval": {"max_texts": 32, "num_prompts": 128, "max_new_tokens": 16, "batch_size": 32},
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from astrobio.components.llm.text import describe_parameter, format_number, is_close, parse_number, planet_examples
+from astrobio.components.llm.text import answer_number, describe_parameter, format_number, is_close, parse_number, planet_examples
 from tests.components.llm.helpers import PARAM_NAMES, planet_params
 
 
@@ -24,7 +24,7 @@ def test_one_question_per_parameter_and_a_short_description():
     numeric = [t for t in texts if t.value is not None]
     assert [t.value for t in numeric] == pytest.approx(list(params))
     for t in numeric:  # the answer's number is the value, rounded
-        assert t.answer.startswith("About ") and is_close(parse_number(t.answer), t.value, 0.01)
+        assert t.answer.startswith("About ") and is_close(parse_number(t.answer), t.value, 0.05)
     describe = texts[-1]
     assert describe.question == "Describe this planet." and describe.value is None
     assert describe.answer.count(" about ") == 2
@@ -34,7 +34,13 @@ def test_equilibrium_temperature_reads_as_in_the_brief():
     texts = planet_examples(0, np.array([288.4]), ["T_eq"], 0, False, 3)
     assert texts[0].question in ("What is the equilibrium temperature of this planet?",
                                  "Tell me the equilibrium temperature of this planet.")
-    assert texts[0].answer == "About 288 K."
+    assert texts[0].answer == "About 290 K."
+
+
+@pytest.mark.parametrize("value,text", [(288.4, "290"), (5778.0, "5800"), (0.0123, "0.012"), (0.000244, "2.4e-4"),
+                                        (-2.345, "-2.3"), (1.0e-8, "1.0e-8"), (0.0, "0")])
+def test_answers_carry_two_significant_figures(value, text):
+    assert answer_number(value) == text and is_close(parse_number(text), value, 0.05)
 
 
 def test_unknown_parameters_read_as_words_and_nan_is_skipped():

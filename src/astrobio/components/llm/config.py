@@ -28,6 +28,8 @@ class LLMModelConfig(Strict):
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="dtype of the frozen base weights")
     n_soft_tokens: int = Field(8, ge=1, le=256, description="soft-prompt tokens made from one planet embedding")
     projector_hidden: int = Field(512, ge=8, le=16_384, description="hidden width of the projector MLP")
+    condition: bool = Field(True, description="prepend the planet's soft prompt; false = LoRA alone, the ablation "
+                                              "that measures what the fusion conditioning adds")
 
 
 class LoRASettings(Strict):

@@ -56,11 +56,15 @@ class Projector(nn.Module):
 class SoftPromptLM(nn.Module):
     """peft-wrapped base LM + projector; see the module docstring for what is saved."""
 
-    def __init__(self, lm: nn.Module, projector: Projector, pad_id: int, stop_ids: tuple[int, ...]) -> None:
+    def __init__(self, lm: nn.Module, projector: Projector, pad_id: int, stop_ids: tuple[int, ...],
+                 condition: bool = True) -> None:
         super().__init__()
         self.lm = lm
         self.projector = projector
         self.pad_id, self.stop_ids = pad_id, stop_ids
+        self.condition = condition  # False: the LoRA-only ablation; the projector then stays frozen and unused
+        if not condition:
+            projector.requires_grad_(False)
 
     @property
     def hf(self) -> Any:
@@ -125,7 +129,7 @@ class SoftPromptLM(nn.Module):
         return F.cross_entropy(logits.float(), target[keep], reduction="none")
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.answer_nll(batch, conditioned=True).mean()
+        return self.answer_nll(batch, conditioned=self.condition).mean()
 
     @torch.no_grad()
     def greedy(self, prompts: list[list[int]], embedding: torch.Tensor, conditioned: bool, max_new: int) -> list[list[int]]:
@@ -179,4 +183,4 @@ def build_model(cfg: LLMConfig, data: LLMData) -> SoftPromptLM:
     init = table[torch.tensor([seed_ids[i % len(seed_ids)] for i in range(n)])].float().cpu()
     projector = Projector(int(data.embeddings.shape[1]), cfg.model.projector_hidden, n, int(table.shape[1]),
                           data.emb_mean, data.emb_std, init, float(table.float().std()))
-    return SoftPromptLM(lm, projector, data.pad_id, data.stop_ids)
+    return SoftPromptLM(lm, projector, data.pad_id, data.stop_ids, cfg.model.condition)

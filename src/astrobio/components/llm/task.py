@@ -89,7 +89,7 @@ def evaluate(model: nn.Module, data: LLMData, split: str) -> dict[str, float]:
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     try:
         with torch.no_grad(), amp:
-            metrics = {f"{split}_{k}": v for k, v in _scores(net, data, split, conditioned=True).items()}
+            metrics = {f"{split}_{k}": v for k, v in _scores(net, data, split, conditioned=net.condition).items()}
             key = ("base_scores", split)
             if key not in data.memo:
                 with net.base_only():

@@ -1,8 +1,10 @@
 """Texts about planets, generated from their known physical parameters.
 
 Each planet yields one question/answer pair per parameter ("What is the equilibrium temperature of
-this planet?" -> "About 288 K.") and optionally a short description. Answers carry numbers rounded
-to three significant figures, so a greedy-decoded answer can be parsed back and scored. Phrasing is
+this planet?" -> "About 290 K.") and optionally a short description. Answers carry numbers rounded
+to two significant figures (at most 5% off, inside the 10% scoring tolerance; every further digit
+is a token the model must learn and cannot be scored), tiny ones as "2.4e-5" rather than a run of
+zeros the model would have to count, so a greedy-decoded answer can be parsed back and scored. Phrasing is
 picked by a generator seeded per planet: the same table always gives the same texts, whatever the
 rank or the order in which planets are visited.
 
@@ -80,8 +82,17 @@ def format_number(value: float, significant: int = 3) -> str:
     return np.format_float_positional(rounded, trim="-")
 
 
-def _quantity(value: float, unit: str) -> str:
-    return f"{format_number(value)} {unit}".rstrip()
+def answer_number(value: float) -> str:
+    """Two significant figures; below 1e-3 in e-notation ("2.4e-5"), which is shorter and states the
+    magnitude in one token instead of a count of zeros."""
+    if value != 0 and math.isfinite(value) and abs(value) < 1e-3:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return format_number(value, significant=2)
+
+
+def _quantity(value: float, unit: str, number: str | None = None) -> str:
+    return f"{number or format_number(value)} {unit}".rstrip()
 
 
 def parse_number(text: str) -> float | None:
@@ -108,7 +119,7 @@ def planet_examples(planet: int, params: np.ndarray, names: list[str], seed: int
     out: list[Example] = []
     for (label, what, unit), value in facts:
         template = QUESTION_TEMPLATES[int(rng.integers(len(QUESTION_TEMPLATES)))]
-        out.append(Example(planet, template.format(what=what), f"About {_quantity(value, unit)}.", value))
+        out.append(Example(planet, template.format(what=what), f"About {_quantity(value, unit, answer_number(value))}.", value))
     if describe and facts:
         picked = sorted(rng.choice(len(facts), size=min(describe_max_facts, len(facts)), replace=False))
         parts = [f"{facts[i][0][0]} about {_quantity(facts[i][1], facts[i][0][2])}" for i in picked]
