@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,9 @@ from .operators import OPERATOR_CERT_DIR, install_crds, start_training_operator
 from .plane import ControlPlane, start_control_plane
 
 REQUIRE_ENV = "ASTROBIO_REQUIRE_CLUSTER"
+LAUNCHER_SA = "astrobio-launcher"
 _NOT_RUN: list[str] = []
+_REPORT: list[str] = []
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -40,6 +43,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in _NOT_RUN:
         terminalreporter.write_line(line, yellow=True)
+    for line in _REPORT:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +54,9 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     if gone:
         pytest.fail(gobuild.HOW_TO_GET.format(missing="missing " + ", ".join(gone)), pytrace=False)
     root = tmp_path_factory.mktemp("controlplane")
+    # A SIGTERM (CI timeout, `timeout`) becomes KeyboardInterrupt, so the teardown below still stops
+    # the processes it started: they run in their own sessions and would outlive pytest.
+    signal.signal(signal.SIGTERM, _interrupt)
     start = time.monotonic()
     plane = start_control_plane(root)
     try:
@@ -58,11 +66,15 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
         plane.startup_s["crds"] = time.monotonic() - t
         plane.startup_s["training-operator"] = start_training_operator(plane, admin)
         plane.startup_s["total"] = time.monotonic() - start
-        print(f"\ncontrol plane up: {plane.startup_s}")
+        _REPORT.append("control plane start-up (s): " + ", ".join(f"{k} {v:.1f}" for k, v in plane.startup_s.items()))
         yield plane
     finally:
         plane.procs.stop_all()
         shutil.rmtree(OPERATOR_CERT_DIR, ignore_errors=True)
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt("SIGTERM")
 
 
 def plane_client(plane: ControlPlane, token: str | None = None) -> Any:
@@ -84,18 +96,22 @@ def code_kubeconfig(plane: ControlPlane) -> Path:
 
 
 @pytest.fixture
-def restricted_ns(admin: Any, request: pytest.FixtureRequest) -> Callable[[str], str]:
-    """Make a namespace enforcing Pod Security `restricted` (deleted after the test)."""
+def restricted_ns(admin: Any) -> Iterator[Callable[..., str]]:
+    """Make a namespace enforcing Pod Security `restricted` (deleted after the test). With
+    `launcher`, it also holds the service account the jobs' pods run as (kube.service_account,
+    which the chart creates on a cluster): without it the ServiceAccount admission plugin refuses them."""
     from kubernetes import client as k8s
 
     core = k8s.CoreV1Api(admin)
     made: list[str] = []
 
-    def make(name: str) -> str:
+    def make(name: str, launcher: bool = True) -> str:
         core.create_namespace({"metadata": {"name": name, "labels": {
             "pod-security.kubernetes.io/enforce": "restricted",
             "pod-security.kubernetes.io/enforce-version": "latest"}}})
         made.append(name)
+        if launcher:
+            core.create_namespaced_service_account(name, {"metadata": {"name": LAUNCHER_SA}})
         return name
 
     yield make

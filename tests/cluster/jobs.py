@@ -77,7 +77,7 @@ def _env_value(core: Any, ns: str, var: Any) -> str | None:
 
 def local_command(core: Any, pod: Any, workdir: Path) -> tuple[list[str], dict[str, str]]:
     """The pod's container command, args and env, as a local process takes them: Service hosts
-    (MASTER_ADDR, PET_RDZV_ENDPOINT) mapped to 127.0.0.1 and volume mount paths to local folders."""
+    (MASTER_ADDR, PET_MASTER_ADDR, PET_RDZV_ENDPOINT) mapped to 127.0.0.1 and volume mount paths to local folders."""
     container = next(c for c in pod.spec.containers if c.name == "pytorch")
     mounts = {m.mount_path: workdir / m.name for m in container.volume_mounts or []}
 
@@ -91,8 +91,9 @@ def local_command(core: Any, pod: Any, workdir: Path) -> tuple[list[str], dict[s
         value = _env_value(core, pod.metadata.namespace, var)
         if value is not None:
             env[var.name] = local(value)
-    if "MASTER_ADDR" in env:
-        env["MASTER_ADDR"] = "127.0.0.1"
+    for name in ("MASTER_ADDR", "PET_MASTER_ADDR"):  # the operator sets both to the master's Service
+        if name in env:
+            env[name] = "127.0.0.1"
     if "PET_RDZV_ENDPOINT" in env:
         env["PET_RDZV_ENDPOINT"] = re.sub(r"^[^:]+", "127.0.0.1", env["PET_RDZV_ENDPOINT"])
     command = [local(a) for a in [*(container.command or []), *(container.args or [])]]

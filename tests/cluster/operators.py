@@ -23,6 +23,7 @@ import yaml
 from astrobio.kube.validate import default_schema_dir
 
 from . import gobuild
+from .pki import make_ca, make_serving_cert
 from .plane import ControlPlane
 from .processes import free_port
 
@@ -52,17 +53,18 @@ def install_crds(client: Any, timeout_s: float = 60) -> list[str]:
     return names
 
 
-def _seed_webhook_secret(plane: ControlPlane, client: Any, secret: str, dns: str) -> tuple[bytes, dict[str, bytes]]:
-    """The Secret the cert rotator would make, with 127.0.0.1 added; returns (CA PEM, files)."""
+def _seed_webhook_secret(client: Any, secret: str, ca_name: str, dns: str) -> dict[str, bytes]:
+    """The Secret the cert rotator would make (its own CA, whose SAN must be `ca_name`, and a
+    server cert for `dns`), with 127.0.0.1 added to the server cert; returns its files."""
     from kubernetes import client as k8s
 
-    pair = plane.pki.webhook_pair([dns])
-    files = {"ca.crt": plane.pki.ca.cert_pem, "ca.key": plane.pki.ca.key_pem,
-             "tls.crt": pair.cert_pem, "tls.key": pair.key_pem}
+    ca, ca_key, ca_cert = make_ca(ca_name)
+    pair = make_serving_cert(ca_key, ca_cert, [dns])
+    files = {"ca.crt": ca.cert_pem, "ca.key": ca.key_pem, "tls.crt": pair.cert_pem, "tls.key": pair.key_pem}
     k8s.CoreV1Api(client).create_namespaced_secret(OPERATOR_NS, {
         "metadata": {"name": secret, "namespace": OPERATOR_NS},
         "data": {k: base64.b64encode(v).decode() for k, v in files.items()}})
-    return plane.pki.ca.cert_pem, files
+    return files
 
 
 def _validating_webhook(port: int, ca: bytes) -> dict[str, Any]:
@@ -82,12 +84,13 @@ def start_training_operator(plane: ControlPlane, client: Any) -> float:
     from kubernetes import client as k8s
 
     k8s.CoreV1Api(client).create_namespace({"metadata": {"name": OPERATOR_NS}})
-    ca, files = _seed_webhook_secret(plane, client, "training-operator-webhook-cert", "training-operator.kubeflow.svc")
+    files = _seed_webhook_secret(client, "training-operator-webhook-cert", "training-operator-ca",
+                                 "training-operator.kubeflow.svc")
     OPERATOR_CERT_DIR.mkdir(parents=True, exist_ok=True)
     for name in ("ca.crt", "tls.crt", "tls.key"):
         (OPERATOR_CERT_DIR / name).write_bytes(files[name])
     webhook_port, probe_port = free_port(), free_port()
-    k8s.AdmissionregistrationV1Api(client).create_validating_webhook_configuration(_validating_webhook(webhook_port, ca))
+    k8s.AdmissionregistrationV1Api(client).create_validating_webhook_configuration(_validating_webhook(webhook_port, files["ca.crt"]))
     plane.procs.start("training-operator", [
         str(gobuild.binary_path("training-operator")), "--enable-scheme=pytorchjob",
         f"--metrics-bind-address=127.0.0.1:{free_port()}", f"--health-probe-bind-address=127.0.0.1:{probe_port}",

@@ -1,7 +1,7 @@
 """Self-made certificates and keys for the test control plane (python `cryptography`, no openssl).
 
-One CA signs the API server's serving cert (127.0.0.1) and each operator's webhook cert. A webhook
-cert carries the in-cluster Service DNS name the operator's cert rotator checks
+One CA signs the API server's serving cert (127.0.0.1); each operator's webhook gets its own CA
+named as its cert rotator expects. A webhook cert carries the in-cluster Service DNS name the operator's cert rotator checks
 (open-policy-agent/cert-controller `ValidCert`: chain to `ca.crt`, `DNSName`, ServerAuth) and the IP
 127.0.0.1 that the API server dials, so the rotator keeps it instead of minting one without an IP.
 """
@@ -81,11 +81,6 @@ class Pki:
     sa_key: Path
     sa_pub: Path
     ca: KeyPair
-    ca_private: rsa.RSAPrivateKey
-    ca_x509: x509.Certificate
-
-    def webhook_pair(self, dns: list[str]) -> KeyPair:
-        return make_serving_cert(self.ca_private, self.ca_x509, dns)
 
 
 def write_pki(root: Path) -> Pki:
@@ -102,4 +97,4 @@ def write_pki(root: Path) -> Pki:
         (root / name).write_bytes(data)
         (root / name).chmod(0o600)
     return Pki(root / "ca.crt", root / "ca.key", root / "apiserver.crt", root / "apiserver.key",
-               root / "sa.key", root / "sa.pub", ca, ca_key, ca_cert)
+               root / "sa.key", root / "sa.pub", ca)

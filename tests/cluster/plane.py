@@ -123,6 +123,9 @@ def start_control_plane(root: Path) -> ControlPlane:
         plane = ControlPlane(root, pki, url, tokens["admin"], tokens[CODE_USER], audit_log, procs, times)
         times["kube-apiserver"] = procs.wait_until("kube-apiserver", lambda: plane.get("/readyz")[0] == 200, 90)
         _controller_manager(procs, root, pki, plane.kubeconfig())
+        # Its service-account controller making `default/default` shows the controllers run.
+        times["kube-controller-manager"] = procs.wait_until(
+            "kube-controller-manager", lambda: plane.get("/api/v1/namespaces/default/serviceaccounts/default")[0] == 200, 90)
         return plane
     except BaseException:
         procs.stop_all()

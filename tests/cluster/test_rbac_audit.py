@@ -58,7 +58,7 @@ def test_chart_launcher_may_make_every_request_the_code_makes(plane, admin, rest
     from kubernetes import client as k8s
     from tests.chart.helpers import render
 
-    ns = restricted_ns("rbac")
+    ns = restricted_ns("rbac", launcher=False)
     dyn = dynamic(admin)
     docs = render({}, namespace=ns)
     for doc in docs:
