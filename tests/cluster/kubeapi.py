@@ -32,7 +32,7 @@ def pods(core: Any, namespace: str, selector: str = "") -> list[Any]:
 def refusals(core: Any, namespace: str) -> list[str]:
     """Messages of FailedCreate events: what admission refused a controller in `namespace`."""
     events = core.list_namespaced_event(namespace).items
-    return sorted({e.message for e in events if e.reason == "FailedCreate" and e.message})
+    return sorted({e.message for e in events if "FailedCreate" in (e.reason or "") and e.message})
 
 
 def wait_pods(core: Any, namespace: str, selector: str, count: int, timeout_s: float = 45) -> list[Any]:
