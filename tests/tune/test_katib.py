@@ -195,14 +195,3 @@ def test_submit_without_kubeconfig_is_one_line_exit_2(tmp_path):
     assert proc.stdout == ""
 
 
-def test_submit_creates_the_experiment_with_katib_client(tc, tmp_path):
-    from tests.kube.fake_apiserver import FakeApiServer
-
-    from astrobio.tune.katib_backend import submit_experiment
-
-    with FakeApiServer([{}]) as api:
-        (tmp_path / "kc").write_text(api.kubeconfig())
-        line = submit_experiment(tc, False, env={"KUBECONFIG": str(tmp_path / "kc")}, note=lambda _: None)
-    assert ("POST", "/apis/kubeflow.org/v1beta1/namespaces/astrobio/experiments") in api.requests
-    assert api.created["kind"] == "Experiment" and api.created["spec"] == render_experiment(tc)["spec"]
-    assert line == "created Experiment astrobio/tune-graph-vae; watch it: kubectl -n astrobio get experiment tune-graph-vae -w"
