@@ -13,6 +13,8 @@ LAUNCHER_RULES = [
      "verbs": ["get"]},
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["astrobio"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["astrobio-storage"], "verbs": ["get"]},
 ]
 RUNNER_RULES = [
     {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["astrobio-storage"], "verbs": ["get"]},

@@ -24,6 +24,7 @@ from .plane import ControlPlane, start_control_plane
 
 REQUIRE_ENV = "ASTROBIO_REQUIRE_CLUSTER"
 LAUNCHER_SA = "astrobio-launcher"
+STORAGE_SECRET = "astrobio-storage"
 _NOT_RUN: list[str] = []
 _REPORT: list[str] = []
 
@@ -97,9 +98,12 @@ def code_kubeconfig(plane: ControlPlane) -> Path:
 
 @pytest.fixture
 def restricted_ns(admin: Any) -> Iterator[Callable[..., str]]:
-    """Make a namespace enforcing Pod Security `restricted` (deleted after the test). With
-    `launcher`, it also holds the service account the jobs' pods run as (kube.service_account,
-    which the chart creates on a cluster): without it the ServiceAccount admission plugin refuses them."""
+    """Make a namespace enforcing Pod Security `restricted` (deleted after the test), labelled for
+    Katib's metrics collector as the chart's NOTES ask. With `launcher`, it also holds what the chart
+    and its NOTES put there on a cluster: the service account the jobs' pods run as
+    (kube.service_account; without it the ServiceAccount admission plugin refuses them) and the storage
+    Secret (kube.storage_secret; without it `astrobio submit` refuses, exit 2). Its endpoint is a
+    placeholder: tests whose pods really reach a store overwrite it (jobs.put_secret)."""
     from kubernetes import client as k8s
 
     core = k8s.CoreV1Api(admin)
@@ -108,10 +112,14 @@ def restricted_ns(admin: Any) -> Iterator[Callable[..., str]]:
     def make(name: str, launcher: bool = True) -> str:
         core.create_namespace({"metadata": {"name": name, "labels": {
             "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/enforce-version": "latest"}}})
+            "pod-security.kubernetes.io/enforce-version": "latest",
+            "katib.kubeflow.org/metrics-collector-injection": "enabled"}}})
         made.append(name)
         if launcher:
             core.create_namespaced_service_account(name, {"metadata": {"name": LAUNCHER_SA}})
+            core.create_namespaced_secret(name, {"metadata": {"name": STORAGE_SECRET}, "stringData": {
+                "ASTROBIO_S3_ENDPOINT": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "placeholder",
+                "AWS_SECRET_ACCESS_KEY": "placeholder"}})
         return name
 
     yield make

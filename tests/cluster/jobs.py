@@ -123,6 +123,18 @@ def run_replicas(core: Any, pods: list[Any], workdir: Path, extra_env: dict[str,
     return results
 
 
+def put_secret(core: Any, ns: str, body: dict[str, Any]) -> None:
+    """Create the Secret, or replace the placeholder the namespace fixture made."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core.create_namespaced_secret(ns, body)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        core.replace_namespaced_secret(body["metadata"]["name"], ns, body)
+
+
 def submit_and_run_locally(core: Any, ns: str, overrides: list[str], run_id: str, kubeconfig: Path,
                            workdir: Path) -> tuple[list[Any], list[subprocess.CompletedProcess], list[str]]:
     """Submit graph_vae (no wait), then run every pod the operator made as a local process against a
@@ -136,8 +148,8 @@ def submit_and_run_locally(core: Any, ns: str, overrides: list[str], run_id: str
 
     bucket = unique_bucket()
     with running_s3_server() as s3:
-        core.create_namespaced_secret(ns, {"metadata": {"name": "astrobio-storage"},
-                                           "stringData": {**s3.env(), "ASTROBIO_S3_SECURE": "false"}})
+        put_secret(core, ns, {"metadata": {"name": "astrobio-storage"},
+                              "stringData": {**s3.env(), "ASTROBIO_S3_SECURE": "false"}})
         store = Minio(s3.endpoint, access_key=s3.env()["AWS_ACCESS_KEY_ID"],
                       secret_key=s3.env()["AWS_SECRET_ACCESS_KEY"], secure=False)
         store.make_bucket(bucket)

@@ -1,11 +1,10 @@
 """Multi-replica PyTorchJobs on the real Training Operator under Pod Security `restricted`.
 
-PENDING on branch `pods` (issue #13): training-operator v1.9 injects an `init-pytorch` container
-(alpine, no securityContext) into every Worker whenever a Master replica exists
-(pkg/controller.v1/pytorch/initcontainer.go), so today the PodSecurity plugin refuses every Worker
-pod of astrobio's default Master+Worker layout. These tests encode the correct behaviour (every pod
-the operator makes is admitted, the job runs to Succeeded, every replica's command rendezvouses)
-and fail until a Worker-only elastic / Master-only layout is the default.
+Training Operator v1.9 injects an `init-pytorch` container (alpine, no securityContext) into every
+Worker whenever a Master replica exists (pkg/controller.v1/pytorch/initcontainer.go), so the
+PodSecurity plugin refused every Worker pod of astrobio's former Master+Worker layout. The default
+layout is now Worker-only (c10d at worker-0) for several nodes and Master-only for one: every pod the
+operator makes is admitted, the job runs to Succeeded, and every replica's command rendezvouses.
 """
 
 from __future__ import annotations
@@ -57,7 +56,7 @@ def test_submit_with_the_default_layout_runs_to_succeeded(admin, restricted_ns, 
     assert body is not None, out
     finish_all(core, ns, "astrobio-graph-vae-def1", expected_pods(body))
     thread.join(120)
-    assert out.get("result") == "s3://bucket/astro/runs/default/pretrain/graph_vae", out
+    assert out.get("result") == "s3://bucket/astro/runs/def1/pretrain/graph_vae", out
     assert not refusals(core, ns)
 
 

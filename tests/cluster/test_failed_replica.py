@@ -1,13 +1,8 @@
 """A failed job reported in one line that names the failed replica, on the real Training Operator.
 
-PENDING (no branch yet; the lead routes it): with restartPolicy OnFailure the kubelet restarts a
-crashing container in place, so the pod stays Running with a growing restartCount until the
-operator's backoffLimit (training-operator pkg/core/job.go PastBackoffLimit) fails the job with
-"Job X has failed because it has reached the specified backoff limit" and leaves the replica
-status at active=1 (pkg/controller.v1/common/job.go ReconcileJobs). Today submit prints
-"PyTorchJob X: Failed (Master: active=1) - Job X has failed ...": it does not say which replica
-failed. Fix in src/astrobio/kube/submit.py: on Failed, name the replica(s) whose pods crashed
-(restartCount / terminated exit code from the job's pods, which the launcher may list).
+Replicas run with restartPolicy ExitCode: the pod itself never restarts (pkg/core/pod.go), and an
+exit code in 1-127 is permanent (pkg/util/train/train_util.go IsRetryableExitCode), so the operator
+fails the job and counts the replica as failed; submit's one line names it.
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ def test_submit_reports_a_failed_master_in_one_line(admin, restricted_ns, code_k
     pod = wait_pods(core, ns, job_selector(job), 1)[0]
     set_pod_phase(core, pod, "Running")
     time.sleep(1)
-    set_pod_phase(core, pod, "Running", exit_code=1, restarts=cfg.kube.backoff_limit)
+    set_pod_phase(core, pod, "Failed", exit_code=1)
     thread.join(120)
     assert not thread.is_alive(), "submit did not return after the job failed"
     error = out.get("error")
