@@ -66,7 +66,7 @@ test-all: setup browser
 
 # The fault-injection suite alone (it also runs inside `make test`), its table written as JSON.
 faults: setup
-	$(BIN)/python -m pytest tests/faults -m faults --faults-report benchmarks/results/faults.json $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/faults -m faults --faults-report=benchmarks/results/faults.json $(PYTEST_ARGS)
 
 # Peer benchmarks (Lightning, raw loops, raw torch.save/minio); results in benchmarks/results/.
 bench: setup
