@@ -109,11 +109,12 @@ def restricted_ns(admin: Any) -> Iterator[Callable[..., str]]:
     core = k8s.CoreV1Api(admin)
     made: list[str] = []
 
-    def make(name: str, launcher: bool = True) -> str:
-        core.create_namespace({"metadata": {"name": name, "labels": {
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/enforce-version": "latest",
-            "katib.kubeflow.org/metrics-collector-injection": "enabled"}}})
+    def make(name: str, launcher: bool = True, katib: bool = True) -> str:
+        labels = {"pod-security.kubernetes.io/enforce": "restricted",
+                  "pod-security.kubernetes.io/enforce-version": "latest"}
+        if katib:
+            labels["katib.kubeflow.org/metrics-collector-injection"] = "enabled"
+        core.create_namespace({"metadata": {"name": name, "labels": labels}})
         made.append(name)
         if launcher:
             core.create_namespaced_service_account(name, {"metadata": {"name": LAUNCHER_SA}})

@@ -11,20 +11,16 @@ exists (`pkg/controller.v1/pytorch/initcontainer.go`), which a `restricted` name
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from astrobio.errors import UsageError
 from astrobio.kube.doctor import cluster_checks, failures
 from astrobio.kube.doctor_cluster import ACCESS, KATIB_LABEL, PSA_ENFORCE
 from astrobio.kube.preflight import require_ready
-from astrobio.kube.submit import submit_train
 
 from .conftest import variant
-from .fake_apiserver import FakeApiServer
 from .fake_probe import READY_LABELS, FakeProbe
 
 S3 = "store.uri=s3://bucket/astro"
-RUNNING = {"conditions": [{"type": "Running", "status": "True"}]}
 
 
 def checks_of(cfg, probe):
@@ -100,83 +96,6 @@ def test_require_ready_notes_what_it_may_not_read_and_goes_on():
     require_ready(variant("gpu", S3), FakeProbe(namespaces={"astrobio": {}}, forbidden={"secret"}), katib=False,
                   note=notes.append)
     assert notes == ["note: storage-secret: could not check: forbidden for this kubeconfig's user"]
-
-
-def test_submit_with_a_missing_secret_exits_2_and_creates_nothing(tmp_path):
-    with FakeApiServer([RUNNING], secrets={}) as api:
-        (tmp_path / "kc").write_text(api.kubeconfig())
-        with pytest.raises(UsageError, match="^kube.storage_secret: .* -> kubectl -n astrobio create secret"):
-            submit_train(variant("cpu", S3), "graph_vae", env={"KUBECONFIG": str(tmp_path / "kc")}, note=lambda _: None)
-    assert api.created is None and not [r for r in api.requests if r[0] == "POST"]
-
-
-def test_cli_submit_without_the_secret_is_one_line_exit_2(tmp_path, monkeypatch):
-    from astrobio.cli import app
-
-    with FakeApiServer([RUNNING], secrets={}) as api:
-        (tmp_path / "kc").write_text(api.kubeconfig())
-        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kc"))
-        result = CliRunner().invoke(app, ["submit", "train", "-c", "graph_vae", "--set", S3, "--set", "kube.gpu.per_node=0"])
-    assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "kube.storage_secret" in errors[0] and "create secret generic" in errors[0]
-    assert "Traceback" not in result.output
-    assert api.created is None
-
-
-def test_katib_submit_into_an_unlabelled_namespace_exits_2_and_creates_nothing(tmp_path):
-    from astrobio.tune.katib_backend import submit_experiment
-    from astrobio.tune.load import load_tune_config
-
-    tc = load_tune_config(variant.__globals__["ROOT"] / "configs" / "tune-graph-vae.yaml")
-    with FakeApiServer([{}], namespace_labels={PSA_ENFORCE: "restricted"}) as api:
-        (tmp_path / "kc").write_text(api.kubeconfig())
-        with pytest.raises(UsageError, match=f"^kube.namespace: .*{KATIB_LABEL}.* -> kubectl label namespace"):
-            submit_experiment(tc, False, env={"KUBECONFIG": str(tmp_path / "kc")}, note=lambda _: None)
-    assert api.created is None
-
-
-def test_kube_probe_reads_the_real_objects_through_the_kubernetes_client():
-    """KubeProbe against HTTP answers shaped like the API server's: the shipped PyTorchJob CRD
-    (with an Established condition), the operator's webhook configuration and access reviews."""
-    import yaml
-
-    from astrobio.kube.cluster import load_cluster_access
-    from astrobio.kube.doctor_probe import OPERATOR_WEBHOOK, KubeProbe
-    from astrobio.kube.validate import default_schema_dir
-
-    crd = yaml.safe_load((default_schema_dir() / "crds" / "kubeflow.org_pytorchjobs.yaml").read_text())
-    crd["status"] = {"conditions": [{"type": "Established", "status": "True"}], "acceptedNames": crd["spec"]["names"],
-                     "storedVersions": ["v1"]}
-    webhook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-               "metadata": {"name": OPERATOR_WEBHOOK}, "webhooks": []}
-    version = {"major": "1", "minor": "36", "gitVersion": "v1.36.2", "gitCommit": "x", "gitTreeState": "clean",
-               "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25", "compiler": "gc", "platform": "linux/amd64"}
-    katib = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "katib-config", "namespace": "kubeflow"},
-             "data": {"katib-config.yaml": "init:\n  controller:\n    injectSecurityContext: true\n"}}
-    cluster = {"/version/": version, "/api/v1/namespaces/kubeflow/configmaps/katib-config": katib, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/pytorchjobs.kubeflow.org": crd,
-               f"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/{OPERATOR_WEBHOOK}": webhook}
-    with FakeApiServer([{}], cluster=cluster, allowed={("create", "pytorchjobs")}) as api:
-        import tempfile
-        from pathlib import Path
-
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "kc").write_text(api.kubeconfig())
-            probe = KubeProbe(load_cluster_access({"KUBECONFIG": str(Path(tmp) / "kc")}).configuration)
-            assert probe.crd_served("pytorchjobs.kubeflow.org", "v1") is True
-            assert probe.crd_served("pytorchjobs.kubeflow.org", "v2") is False
-            assert probe.crd_served("experiments.kubeflow.org", "v1beta1") is None
-            assert probe.operator_presence() == f"webhook {OPERATOR_WEBHOOK}"
-            assert probe.can_i("create", "kubeflow.org", "pytorchjobs", "astrobio") is True
-            assert probe.can_i("create", "kubeflow.org", "experiments", "astrobio") is False
-            assert probe.namespace_labels("astrobio") == READY_LABELS
-            assert probe.katib_injects_security_context() is True
-            check = checks_of(variant("gpu", S3), probe)
-    assert check["api-server"].detail == "Kubernetes v1.36.2"
-    assert check["training-operator"].status == "pass" and check["rbac"].status == "fail"
-    asked = [r["spec"]["resourceAttributes"] for r in api.reviews]
-    assert {"group": "kubeflow.org", "namespace": "astrobio", "resource": "pytorchjobs", "verb": "get"} in asked
-    assert {(a["verb"], a["resource"]) for a in asked} == {(a.verb, a.resource) for a in ACCESS}
 
 
 def test_restricted_namespace_needs_katib_to_secure_its_sidecar():
