@@ -77,16 +77,28 @@ def _wait(predicate: Any, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
-def test_sigterm_to_the_step_deletes_its_pytorchjob(admin, restricted_ns, code_kubeconfig):
+def _launched_step(admin: Any, restricted_ns: Any, kubeconfig: Path, tag: str,
+                   run_id: str) -> tuple[Any, Any, str, str, subprocess.Popen, str]:
+    """A step pod and its launcher process, once the launcher has created the PyTorchJob:
+    (core API, custom-objects API, namespace, pod uid, process, job name)."""
     from kubernetes import client as k8s
 
     core, custom = k8s.CoreV1Api(admin), k8s.CustomObjectsApi(admin)
-    ns = restricted_ns("cancel-term")
-    uid = _step_pod(core, ns, "step-term")
-    proc = _start_step(ns, "step-term", uid, "cancel1", code_kubeconfig)
-    job = "astrobio-graph-vae-cancel1"
+    ns = restricted_ns(f"cancel-{tag}")
+    uid = _step_pod(core, ns, f"step-{tag}")
+    proc = _start_step(ns, f"step-{tag}", uid, run_id, kubeconfig)
+    job = f"astrobio-graph-vae-{run_id}"
     try:
         _wait(lambda: _job(custom, ns, job) is not None, 60, f"{ns}/{job} to be created")
+    except AssertionError:
+        proc.kill()
+        raise
+    return core, custom, ns, uid, proc, job
+
+
+def test_sigterm_to_the_step_deletes_its_pytorchjob(admin, restricted_ns, code_kubeconfig):
+    core, custom, ns, uid, proc, job = _launched_step(admin, restricted_ns, code_kubeconfig, "term", "cancel1")
+    try:
         created = _job(custom, ns, job)
         assert created is not None
         assert created["metadata"]["ownerReferences"] == [
@@ -104,18 +116,9 @@ def test_sigterm_to_the_step_deletes_its_pytorchjob(admin, restricted_ns, code_k
 def test_a_killed_step_leaves_its_job_to_the_garbage_collector(admin, restricted_ns, code_kubeconfig):
     """SIGKILL gives the step no chance to clean up; deleting the step pod (as Argo does when the
     run ends) must still remove the job: the ownerReference is the backstop."""
-    from kubernetes import client as k8s
-
-    core, custom = k8s.CoreV1Api(admin), k8s.CustomObjectsApi(admin)
-    ns = restricted_ns("cancel-kill")
-    uid = _step_pod(core, ns, "step-kill")
-    proc = _start_step(ns, "step-kill", uid, "cancel2", code_kubeconfig)
-    job = "astrobio-graph-vae-cancel2"
-    try:
-        _wait(lambda: _job(custom, ns, job) is not None, 60, f"{ns}/{job} to be created")
-    finally:
-        proc.kill()
-        proc.communicate(timeout=30)
+    core, custom, ns, _, proc, job = _launched_step(admin, restricted_ns, code_kubeconfig, "kill", "cancel2")
+    proc.kill()
+    proc.communicate(timeout=30)
     assert _job(custom, ns, job) is not None, "SIGKILL must not have deleted the job itself"
     core.delete_namespaced_pod("step-kill", ns, grace_period_seconds=0)
     _wait(lambda: _job(custom, ns, job) is None, 90, f"the garbage collector to delete {ns}/{job} with its owner pod")
