@@ -48,16 +48,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(line)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    """The running control plane with CRDs and the Training Operator; timings in `startup_s`."""
+    """The running control plane with CRDs and the Training Operator; timings in `startup_s`.
+
+    Package scope: it stops when the last cluster test is done, so the rest of the suite neither
+    carries its memory nor sees its processes among pytest's children (tests/phases/test_interrupt.py
+    forwards a SIGTERM to every descendant of the test process)."""
     gone = gobuild.missing()
     if gone:
         pytest.fail(gobuild.HOW_TO_GET.format(missing="missing " + ", ".join(gone)), pytrace=False)
     root = tmp_path_factory.mktemp("controlplane")
     # A SIGTERM (CI timeout, `timeout`) becomes KeyboardInterrupt, so the teardown below still stops
     # the processes it started: they run in their own sessions and would outlive pytest.
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     start = time.monotonic()
     plane = start_control_plane(root)
     try:
@@ -72,6 +76,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     finally:
         plane.procs.stop_all()
         shutil.rmtree(OPERATOR_CERT_DIR, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupt(*_: Any) -> None:
@@ -85,12 +90,12 @@ def plane_client(plane: ControlPlane, token: str | None = None) -> Any:
     return config.new_client_from_config(config_file=str(plane.kubeconfig(token)))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin(plane: ControlPlane) -> Any:
     return plane_client(plane)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def code_kubeconfig(plane: ControlPlane) -> Path:
     """The kubeconfig the code under test uses: its requests are the ones the audit log records."""
     return plane.kubeconfig(plane.code_token, plane.root / "kubeconfig-code")
