@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="run-smoke-") as tmp:
-        cmd = [sys.executable, "-m", "astrobio.cli", "run", "--config", "configs/smoke.yaml", "--output", tmp,
+        cmd = [sys.executable, "-m", "astrobio", "run", "--config", "configs/smoke.yaml", "--output", tmp,
                "--set", f"store.uri={tmp}/artifacts", *(QUICK if args.quick else ())]
         t0 = time.perf_counter()
         done = subprocess.run(cmd, cwd=ROOT, env=quiet_env())

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 import astrobio
-from astrobio.kube.config import KubeSection
-from astrobio.kube.images import base_ref
+from astrobio.config.kube import KubeSection
+from astrobio.kube.render.images import base_ref
 from astrobio.kube.validate import K8S_VERSION, check_object
 
 from .helpers import CHART, NAMESPACE, VALUE_SETS, all_enabled, chart, helm, of_kind, pod_specs, render, render_files

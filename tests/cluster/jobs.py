@@ -143,7 +143,7 @@ def submit_and_run_locally(core: Any, ns: str, overrides: list[str], run_id: str
     from minio import Minio
 
     from astrobio.config import load_config
-    from astrobio.kube.submit import submit_train
+    from astrobio.kube.submission.submit import submit_train
     from tests.s3server import running_s3_server, unique_bucket
 
     bucket = unique_bucket()

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from astrobio.config import load_config
-from astrobio.kube.trainjob import render_trainjob
+from astrobio.kube.render.trainjob import render_trainjob
 from astrobio.registry import component_names
 from astrobio.tune.katib_backend import render_experiment
 from astrobio.tune.load import load_tune_config

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from astrobio.config import load_config
 from astrobio.errors import UsageError
-from astrobio.kube.doctor_cluster import KATIB_LABEL
+from astrobio.kube.checks.cluster import KATIB_LABEL
 
 from .conftest import STORAGE_SECRET
 from .jobs import ROOT, TINY
@@ -37,7 +37,7 @@ def _objects(admin: Any, ns: str, plural: str) -> list[Any]:
 def test_submit_with_a_missing_secret_exits_2_and_creates_nothing(admin, restricted_ns, code_kubeconfig):
     from kubernetes import client as k8s
 
-    from astrobio.kube.submit import submit_train
+    from astrobio.kube.submission.submit import submit_train
 
     ns = restricted_ns("pre-secret")
     k8s.CoreV1Api(admin).delete_namespaced_secret(STORAGE_SECRET, ns)
@@ -91,8 +91,8 @@ def test_kube_probe_reads_the_real_objects(plane, admin, restricted_ns, code_kub
     from kubernetes import client as k8s
 
     from astrobio.kube.cluster import load_cluster_access
-    from astrobio.kube.doctor import cluster_checks
-    from astrobio.kube.doctor_probe import OPERATOR_WEBHOOK, KubeProbe
+    from astrobio.kube.checks.cluster import cluster_checks
+    from astrobio.kube.checks.probe import OPERATOR_WEBHOOK, KubeProbe
 
     ns = restricted_ns("probe")
     core = k8s.CoreV1Api(admin)

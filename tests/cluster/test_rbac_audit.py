@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from astrobio.config import load_config
-from astrobio.kube.submit import submit_train
+from astrobio.kube.submission.submit import submit_train
 from astrobio.tune.katib_backend import submit_experiment
 from astrobio.tune.load import load_tune_config
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from astrobio.config import load_config
-from astrobio.kube.submit import submit_train
+from astrobio.kube.submission.submit import submit_train
 
 from .jobs import ROOT, TINY, expected_pods, finish_all, in_thread, job_selector, submit_and_run_locally
 from .kubeapi import create, dynamic, refusals, wait_pods

@@ -17,7 +17,7 @@ import pytest
 
 from astrobio.config import load_config
 from astrobio.errors import RuntimeFailure
-from astrobio.kube.submit import submit_train
+from astrobio.kube.submission.submit import submit_train
 
 from .jobs import ROOT, TINY, cli, finish_all, in_thread, job_selector, submit_and_run_locally
 from .kubeapi import set_pod_phase, wait_pods

@@ -37,7 +37,8 @@ from typing import Any
 
 import torch
 
-from astrobio.cli_support import guarded, install_stop_handler
+from astrobio.cli.guard import guarded
+from astrobio.cli.local_launch import install_stop_handler
 from astrobio.trainer import StopFlag, TrainJob, train
 from astrobio.trainer import checkpoint as ckpt
 from astrobio.trainer.distributed import DistEnv

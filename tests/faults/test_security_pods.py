@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
-from astrobio.kube.images import IMAGE_HOME
-from astrobio.kube.pytorchjob import render_pytorchjob
-from astrobio.kube.trainjob import effective_pod_template, render_trainjob
+from astrobio.kube.render.images import IMAGE_HOME
+from astrobio.kube.render.pytorchjob import render_pytorchjob
+from astrobio.kube.render.trainjob import effective_pod_template, render_trainjob
 from astrobio.registry import component_names
 from astrobio.tune.katib_backend import render_experiment
 from astrobio.tune.load import load_tune_config
@@ -46,7 +46,7 @@ DANGEROUS_RESOURCES = {"*", "secrets", "roles", "rolebindings", "clusterroles", 
 STORAGE_SECRET_READ = {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["astrobio-storage"],
                        "verbs": ["get"]}
 """The one Secret rule allowed: `get` of the storage Secret by name, which pre-submit checks read for
-its keys (kube/preflight.py). The training pods of the same service account already receive its
+its keys (kube/submission/preflight.py). The training pods of the same service account already receive its
 values through secretKeyRef, so this exposes nothing new; any other Secret stays unreadable."""
 
 

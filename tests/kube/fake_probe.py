@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from astrobio.kube.doctor_probe import ProbeError
+from astrobio.kube.checks.probe import ProbeError
 
 READY_LABELS = {"katib.kubeflow.org/metrics-collector-injection": "enabled",
                 "pod-security.kubernetes.io/enforce": "restricted"}

@@ -1,4 +1,4 @@
-"""The render/submit/doctor commands as astrobio.cli mounts them."""
+"""The render/submit/doctor commands of the real `astrobio` command tree."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import types
 
 from typer.testing import CliRunner
 
-from astrobio.kube import cli as kube_cli
 
 from .conftest import DEFAULT, ROOT
 from .test_submit import app
@@ -33,8 +32,8 @@ def test_pipeline_commands_call_the_pipeline_module(monkeypatch, tmp_path):
         submit_pipeline=lambda cfg, host, run_name, dry_run, **kw: calls.append(
             ("submit", host, run_name, dry_run, kw["namespace"], kw["token"])) or "run-1",
     )
-    monkeypatch.setattr(kube_cli, "_pipeline_compile", lambda: fake)
-    monkeypatch.setattr(kube_cli, "_pipeline_submit", lambda: fake)
+    monkeypatch.setattr("astrobio.pipeline.compile.render_pipeline", fake.render_pipeline)
+    monkeypatch.setattr("astrobio.pipeline.submit.submit_pipeline", fake.submit_pipeline)
     monkeypatch.setenv("KFP_TOKEN", "tok")
     runner = CliRunner()
     rendered = runner.invoke(app(), ["render", "pipeline", "--out", str(tmp_path)])

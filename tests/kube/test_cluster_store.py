@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from astrobio.config import load_config
-from astrobio.kube.config import CLUSTER_STORE, cluster_store_uri
-from astrobio.kube.config_args import config_yaml
-from astrobio.kube.job_description import ARTIFACT_ANNOTATION
-from astrobio.kube.pytorchjob import render_pytorchjob
-from astrobio.kube.trainjob import render_trainjob
+from astrobio.config.kube import CLUSTER_STORE, cluster_store_uri
+from astrobio.kube.render.config_args import config_yaml
+from astrobio.kube.render.job_description import ARTIFACT_ANNOTATION
+from astrobio.kube.render.pytorchjob import render_pytorchjob
+from astrobio.kube.render.trainjob import render_trainjob
 from astrobio.registry import component_names
 from tests.cli_helpers import assert_one_line_error, run_cli
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import urllib.error
 
-from astrobio.kube.doctor import Check, cluster_checks, failures, kfp_check, render_report, run_doctor, store_check
+from astrobio.kube.checks.cluster import cluster_checks
+from astrobio.doctor.run import Check, failures, kfp_check, render_report, run_doctor, store_check
 from .conftest import variant
 from .fake_probe import FakeProbe
 

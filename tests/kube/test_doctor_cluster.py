@@ -13,9 +13,10 @@ from __future__ import annotations
 import pytest
 
 from astrobio.errors import UsageError
-from astrobio.kube.doctor import cluster_checks, failures
-from astrobio.kube.doctor_cluster import ACCESS, KATIB_LABEL, PSA_ENFORCE
-from astrobio.kube.preflight import require_ready
+from astrobio.doctor.run import failures
+from astrobio.kube.checks.cluster import cluster_checks
+from astrobio.kube.checks.cluster import ACCESS, KATIB_LABEL, PSA_ENFORCE
+from astrobio.kube.submission.preflight import require_ready
 
 from .conftest import variant
 from .fake_probe import READY_LABELS, FakeProbe

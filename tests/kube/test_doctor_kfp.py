@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from astrobio.kube.doctor import failures, run_doctor
-from astrobio.kube.doctor_kfp import (
+from astrobio.doctor.run import failures, run_doctor
+from astrobio.doctor.kfp import (
     kfp_namespace_checks,
     launcher_config_check,
     pipeline_presence_check,
     runner_check,
     runner_rights,
 )
-from astrobio.kube.doctor_probe import ProbeError
+from astrobio.kube.checks.probe import ProbeError
 from astrobio.pipeline.kfp_auth import TOKEN_ENV
 from tests.chart.helpers import of_kind, render
 from tests.pipeline.kfp_server import TOKEN, FakeKfp, kfp_host  # noqa: F401 - kfp_host is a fixture

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from astrobio.kube.doctor import failures, run_doctor
-from astrobio.kube.doctor_local import (
+from astrobio.doctor.run import failures, run_doctor
+from astrobio.doctor.local import (
     audit_check,
     checkpoints_check,
     config_secrets_check,
@@ -138,7 +138,7 @@ def test_doctor_cli_reports_a_bad_checkpoint_and_exits_1(tmp_path):
 
 
 def test_store_check_never_echoes_keys_in_the_uri():
-    from astrobio.kube.doctor import store_check
+    from astrobio.doctor.run import store_check
 
     check = store_check(f"s3://AKEY:{SECRET}@bucket/p", {})
     assert check.status == "fail" and SECRET not in check.detail + check.fix and "AKEY" not in check.detail

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from astrobio.config import AstrobioConfig
-from astrobio.kube.images import (base_ref, build_commands, component_extras, image_ref, render_dockerfile,
+from astrobio.kube.render.images import (base_ref, build_commands, component_extras, image_ref, render_dockerfile,
                                   render_images)
 from astrobio.registry import component_names
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from astrobio.config import load_config
-from astrobio.kube.pytorchjob import render_pytorchjob
+from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.store import open_store
 from tests.s3server import running_s3_server, unique_bucket
 

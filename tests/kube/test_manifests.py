@@ -6,10 +6,10 @@ import pytest
 import yaml
 
 from astrobio.config import load_config
-from astrobio.kube.manifests import render_manifest_files, render_manifests
-from astrobio.kube.pytorchjob import render_pytorchjob
-from astrobio.kube.submit import submit_train
-from astrobio.kube.trainjob import render_trainjob
+from astrobio.kube.render.manifests import render_manifest_files, render_manifests
+from astrobio.kube.render.pytorchjob import render_pytorchjob
+from astrobio.kube.submission.submit import submit_train
+from astrobio.kube.render.trainjob import render_trainjob
 from astrobio.kube.validate import check_object, pod_template_errors
 from astrobio.registry import component_names
 

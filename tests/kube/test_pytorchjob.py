@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 
 from astrobio.config import load_config
-from astrobio.kube import job_description
-from astrobio.kube.config import CLUSTER_STORE
-from astrobio.kube.config_args import config_overrides
-from astrobio.kube.naming import is_dns_1035, job_name
-from astrobio.kube.pytorchjob import render_pytorchjob
+from astrobio.kube.render import job_description
+from astrobio.config.kube import CLUSTER_STORE
+from astrobio.kube.render.config_args import config_overrides
+from astrobio.kube.render.naming import is_dns_1035, job_name
+from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.validate import check_object
 from astrobio.registry import component_names, get_spec
 
@@ -193,7 +193,7 @@ def test_rendering_is_pure_and_deterministic():
 
 
 def test_config_map_holds_the_same_config(tmp_path):
-    from astrobio.kube.config_args import render_config_map
+    from astrobio.kube.render.config_args import render_config_map
 
     cfg = variant("gpu", "optim.lr=0.01")
     cm = render_config_map(cfg, "astrobio-run-config", run_id="r1")

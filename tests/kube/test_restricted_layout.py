@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from astrobio.kube.pytorchjob import render_pytorchjob
+from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.registry import component_names, get_spec
 from astrobio.tune.katib_backend import render_experiment
 from astrobio.tune.load import load_tune_config

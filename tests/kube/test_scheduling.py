@@ -15,7 +15,7 @@ import copy
 import pytest
 
 from astrobio.errors import UsageError
-from astrobio.kube.pytorchjob import KUEUE_QUEUE_LABEL, render_pytorchjob
+from astrobio.kube.render.pytorchjob import KUEUE_QUEUE_LABEL, render_pytorchjob
 from astrobio.kube.validate import ManifestInvalid, check_object, validate_object
 
 from .conftest import variant

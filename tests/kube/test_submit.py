@@ -9,11 +9,10 @@ from typer.testing import CliRunner
 
 from astrobio.config import load_config
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.kube.cli import doctor_command, render_app, submit_app
-from astrobio.kube.pytorchjob import render_pytorchjob
-from astrobio.kube.status import status_line, wait_for_conditions
-from astrobio.kube.submit import ensure_absent, render_for_submit, submit_train
-from astrobio.kube.trainjob import render_trainjob
+from astrobio.kube.render.pytorchjob import render_pytorchjob
+from astrobio.kube.submission.status import status_line, wait_for_conditions
+from astrobio.kube.submission.submit import ensure_absent, render_for_submit, submit_train
+from astrobio.kube.render.trainjob import render_trainjob
 
 from .conftest import variant
 
@@ -21,11 +20,9 @@ TINY = ["--set", "kube.gpu.per_node=0", "--set", "run.run_id=t1"]
 
 
 def app() -> typer.Typer:
-    """The CLI as astrobio.cli wires it."""
-    root = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
-    root.add_typer(render_app, name="render")
-    root.add_typer(submit_app, name="submit")
-    root.command("doctor")(doctor_command)
+    """The real `astrobio` command tree."""
+    from astrobio.cli import app as root
+
     return root
 
 

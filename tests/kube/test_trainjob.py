@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from astrobio.errors import UsageError
-from astrobio.kube.pytorchjob import render_pytorchjob
-from astrobio.kube.trainjob import effective_pod_template, render_trainjob
+from astrobio.kube.render.pytorchjob import render_pytorchjob
+from astrobio.kube.render.trainjob import effective_pod_template, render_trainjob
 from astrobio.kube.validate import check_object
 from astrobio.registry import component_names
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from astrobio.kube.pytorchjob import render_pytorchjob
-from astrobio.kube.trainjob import render_trainjob
+from astrobio.kube.render.pytorchjob import render_pytorchjob
+from astrobio.kube.render.trainjob import render_trainjob
 from astrobio.kube.validate import (
     ManifestInvalid,
     SchemaUnavailable,
@@ -99,8 +99,8 @@ def test_without_kubernetes_validate_client_models_still_check(monkeypatch, job)
 
 def test_everything_still_renders_when_shared_is_absent(monkeypatch, tmp_path):
     from astrobio.kube import validate
-    from astrobio.kube.manifests import render_manifest_files
-    from astrobio.kube.submit import submit_train
+    from astrobio.kube.render.manifests import render_manifest_files
+    from astrobio.kube.submission.submit import submit_train
 
     monkeypatch.setattr(validate, "default_schema_dir", lambda: tmp_path / "no-shared")
     notes: list[str] = []

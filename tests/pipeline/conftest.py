@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-import astrobio.config  # noqa: F401 - first: importing astrobio.kube.config first is a circular import
+import astrobio.config  # noqa: F401 - first: importing astrobio.config.kube first is a circular import
 from astrobio.config import AstrobioConfig, load_config
 from tests.pipeline.helpers import DEFAULT_CONFIG, GPU_OVERRIDES
 

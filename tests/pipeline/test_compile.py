@@ -13,7 +13,7 @@ from kfp.components import load_component_from_file
 
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.errors import UsageError
-from astrobio.kube.config import CLUSTER_STORE
+from astrobio.config.kube import CLUSTER_STORE
 from astrobio.phases.graph import PHASES
 from astrobio.pipeline.compile import render_pipeline
 from astrobio.pipeline.kfp_components import DEFAULT_BASE_IMAGE, kfp_component_name
@@ -175,7 +175,7 @@ def test_files_load_back_with_the_kfp_sdk(compiled: dict[str, Any]) -> None:
 
 
 def test_default_image_matches_the_built_base_image(default_cfg: AstrobioConfig) -> None:
-    from astrobio.kube.images import base_ref
+    from astrobio.kube.render.images import base_ref
 
     assert base_ref(default_cfg.kube) == DEFAULT_BASE_IMAGE
 

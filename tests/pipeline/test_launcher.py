@@ -13,7 +13,7 @@ import pytest
 
 from astrobio.config import AstrobioConfig, load_config, to_yaml
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.kube.pytorchjob import render_pytorchjob
+from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.pipeline.launcher import TRAIN_COMMAND_ENV, report_failure_and_exit, run_train_step
 from astrobio.pipeline.pod_identity import NAME_ENV, NAMESPACE_ENV, UID_ENV
 from astrobio.pipeline.pytorchjob_launch import job_model, wait_for_job

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import astrobio.config  # noqa: F401 - first: importing astrobio.kube.config first is a circular import
+import astrobio.config  # noqa: F401 - first: importing astrobio.config.kube first is a circular import
 from astrobio.config import config_hash, load_config
 from astrobio.phases.graph import PHASES, phase_of_component
 from astrobio.store import ArtifactStore, artifact_prefix, open_store, publish_dir

@@ -64,20 +64,10 @@ def write_config(folder: Path, tree: dict[str, Any], name: str = "tune.yaml") ->
     return path
 
 
-# `astrobio tune` through the real CLI once `astrobio.cli` mounts it; until then through a typer
-# app that mounts `tune_command` exactly as the lead will (`app.command("tune")(tune_command)`).
+# `astrobio tune` through the real CLI.
 _TUNE_MAIN = """
-import sys
-import typer
-from astrobio import cli
-if "tune" in {c.name for c in cli.app.registered_commands}:
-    cli.main()
-else:
-    from astrobio.tune.cli import tune_command
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command("tune")(tune_command)
-    app.command("noop", hidden=True)(lambda: None)  # two commands: `tune` stays a subcommand
-    app()
+from astrobio.cli import main
+main()
 """
 
 

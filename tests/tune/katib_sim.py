@@ -80,22 +80,23 @@ def parse_train_cli(args: list[str]) -> dict[str, Any]:
 
     from typer.testing import CliRunner
 
-    import astrobio.cli as cli
+    import astrobio.cli.train as train_cli
+    from astrobio.cli import app
 
     seen: dict[str, Any] = {}
 
     def record(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
         seen.update(component=component, config=config, overrides=list(overrides), output=output, nproc=nproc)
 
-    with mock.patch.object(cli, "_train", record):
-        result = CliRunner().invoke(cli.app, args)
+    with mock.patch.object(train_cli, "run_train", record):
+        result = CliRunner().invoke(app, args)
     return {"exit_code": result.exit_code, "output": result.output, **seen}
 
 
 def trial_assignments(tc: Any) -> list[dict[str, str]]:
     """Two assignments as Katib substitutes them (strings): every lower bound / first choice, and
     every upper bound / last choice."""
-    from astrobio.kube.config_args import format_value
+    from astrobio.kube.render.config_args import format_value
     from astrobio.tune.space import TRIAL_NAME_PARAM, katib_number
 
     low = tc.space.sample_assignment()

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from astrobio.errors import UsageError
-from astrobio.tune.config import Parameter, TuneSection, grid_values
+from astrobio.config.tune import Parameter, TuneSection, grid_values
 from astrobio.tune.load import load_tune_config
 from tests.cli_helpers import assert_one_line_error
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from astrobio.config.overrides import apply_overrides
 from astrobio.errors import UsageError
-from astrobio.tune.cli import tune_command
+from astrobio.cli.tune import tune_cmd as tune_command
 from astrobio.tune.katib_backend import (
     experiment_errors,
     placeholders_in,

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from astrobio.errors import UsageError
 from astrobio.tune import optuna_backend
-from astrobio.tune.cli import tune_command
+from astrobio.cli.tune import tune_cmd as tune_command
 from astrobio.tune.load import load_tune_config
 from astrobio.tune.optuna_backend import BEST_FILE, run_study
 from astrobio.tune.optuna_study import open_study, recover_interrupted

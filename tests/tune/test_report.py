@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from astrobio.tune import optuna_backend
-from astrobio.tune.cli import tune_command
+from astrobio.cli.tune import tune_cmd as tune_command
 from astrobio.tune.report import history_points, results_table, write_history_plot
 
 from .conftest import tune_tree, write_config

@@ -8,7 +8,7 @@ from kubeflow.katib import ApiClient
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from astrobio.config.overrides import parse_override
-from astrobio.tune.config import Parameter
+from astrobio.config.tune import Parameter
 from astrobio.tune.space import TRIAL_NAME_PARAM, SearchSpace, substitute
 
 PARAMS = [

@@ -1,6 +1,6 @@
 """Typed configuration: pydantic schema, YAML loading and `--set` overrides.
 
-Names are resolved lazily so that a section module (e.g. `astrobio.kube.config`) can import
+Names are resolved lazily so that a section module (e.g. `astrobio.config.kube`) can import
 `astrobio.config.sections` without pulling in the root schema, which imports those sections.
 """
 

@@ -16,8 +16,8 @@ from astrobio.components.spectra.config import SpectraConfig
 from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.components.llm.config import LLMConfig
 from astrobio.config.sections import ComponentConfig, OptimConfig, Strict, TrainerConfig
-from astrobio.kube.config import KubeSection
-from astrobio.tune.config import TuneSection
+from astrobio.config.kube import KubeSection
+from astrobio.config.tune import TuneSection
 
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 

@@ -22,7 +22,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 
 from astrobio.errors import UsageError
-from astrobio.kube.naming import is_dns_1035
+from astrobio.kube.render.naming import is_dns_1035
 
 K8S_VERSION = "1.30"
 """Kubernetes API version pod templates are checked against (the kubernetes client here is 30.x)."""
@@ -180,7 +180,7 @@ def pod_templates(obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         return [(f"spec.pytorchReplicaSpecs.{role}.template", (r or {}).get("template") or {})
                 for role, r in replicas.items()]
     if obj.get("kind") == "TrainJob":
-        from astrobio.kube.trainjob import effective_pod_template
+        from astrobio.kube.render.trainjob import effective_pod_template
 
         return [("spec.trainer+runtimePatches[node]", effective_pod_template(obj))]
     return []

@@ -20,10 +20,10 @@ from kfp.dsl import HTML, Metrics, Output
 from kfp.dsl.python_component import PythonComponent
 
 if TYPE_CHECKING:
-    from astrobio.kube.config import KubeSection
+    from astrobio.config.kube import KubeSection
 
 DEFAULT_BASE_IMAGE = "ghcr.io/astrobio/base:0.1.0"
-"""`astrobio.kube.images.base_ref` of the default `kube:` section (a test keeps the two equal); a
+"""`astrobio.kube.render.images.base_ref` of the default `kube:` section (a test keeps the two equal); a
 literal here so importing this module does not import the registry (and torch)."""
 PRODUCTION = "production"
 
@@ -102,7 +102,7 @@ def kfp_component_name(component: str) -> str:
 def launcher_image(kube: "KubeSection") -> str:
     """The shared base image every step runs in (`images/base`, the image all component images
     are built FROM); it must also hold kfp and kubeflow-training, see the module docstring."""
-    from astrobio.kube.images import base_ref
+    from astrobio.kube.render.images import base_ref
 
     return base_ref(kube)
 

@@ -30,7 +30,7 @@ from kfp import dsl, kubernetes
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import UsageError
-from astrobio.kube.config import cluster_store_uri as kube_cluster_store_uri
+from astrobio.config.kube import cluster_store_uri as kube_cluster_store_uri
 from astrobio.phases.graph import PHASES
 from astrobio.pipeline.kfp_components import PRODUCTION, build_components, launcher_image
 from astrobio.pipeline.pod_identity import POD_FIELD_ENV

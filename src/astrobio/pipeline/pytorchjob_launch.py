@@ -1,6 +1,6 @@
 """Kubeflow mode of a training step: create the component's PyTorchJob, stream its status, wait.
 
-The job itself is rendered by `astrobio.kube.pytorchjob.render_pytorchjob` (a pure function of the
+The job itself is rendered by `astrobio.kube.render.pytorchjob.render_pytorchjob` (a pure function of the
 config), so the pipeline submits exactly what `astrobio render` writes to manifests/. It goes
 through the kubeflow-training SDK model on its way to the API server; a rendered field that the
 model would silently drop is an error here, not a surprise on the cluster.
@@ -202,8 +202,8 @@ def wait_for_job(client: Any, name: str, namespace: str, log: Log, *, poll_s: fl
 
 def render_for_pod(cfg: AstrobioConfig, component: str, pod: PodIdentity) -> dict[str, Any]:
     """The component's PyTorchJob rendered for the step pod's namespace and owned by the pod."""
-    from astrobio.kube.pytorchjob import render_pytorchjob
-    from astrobio.kube.submit import with_namespace
+    from astrobio.kube.render.pytorchjob import render_pytorchjob
+    from astrobio.kube.submission.submit import with_namespace
 
     rendered = render_pytorchjob(with_namespace(cfg, pod.namespace), component, run_id=cfg.run.effective_run_id)
     owner = pod.owner_reference()

@@ -16,7 +16,7 @@ from typing import Any
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.kube.config import K8S_NAME
+from astrobio.config.kube import K8S_NAME
 from astrobio.pipeline.compile import render_pipeline
 from astrobio.pipeline.kfp_auth import KfpAuth, client_kwargs, login_hint, probe_host, resolve_auth
 

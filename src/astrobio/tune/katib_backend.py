@@ -27,10 +27,10 @@ from typing import Any
 
 from astrobio.config.sections import DownstreamConfig
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.kube.naming import standard_labels
-from astrobio.kube.pytorchjob import CONTAINER, render_pytorchjob
+from astrobio.kube.render.naming import standard_labels
+from astrobio.kube.render.pytorchjob import CONTAINER, render_pytorchjob
 from astrobio.kube.validate import ManifestInvalid, SchemaUnavailable, check_object, pruned_fields, schema_errors, schema_json_dir
-from astrobio.kube.yamlio import dump_yaml
+from astrobio.kube.render.yamlio import dump_yaml
 from astrobio.tune.load import TuneConfig
 from astrobio.tune.metrics import declared_metrics, describe_names, did_you_mean, unknown_names
 from astrobio.tune.space import TRIAL_NAME_PARAM, placeholder, substitute
@@ -238,8 +238,8 @@ def submit_experiment(tc: TuneConfig, dry_run: bool, *, env: Mapping[str, str], 
         return dump_yaml(obj)
     from kubeflow.katib import KatibClient
 
-    from astrobio.kube.doctor_probe import KubeProbe
-    from astrobio.kube.preflight import require_ready
+    from astrobio.kube.checks.probe import KubeProbe
+    from astrobio.kube.submission.preflight import require_ready
 
     # a namespace without Katib's collector label, a missing Secret: one line, exit 2, nothing created
     require_ready(tc.cfg, KubeProbe(access.configuration), katib=True, note=note)

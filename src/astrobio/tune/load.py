@@ -23,7 +23,7 @@ from astrobio.config.load import merge_component_defaults, read_yaml
 from astrobio.config.overrides import apply_overrides
 from astrobio.config.schema import COMPONENT_FIELDS, AstrobioConfig
 from astrobio.errors import UsageError
-from astrobio.tune.config import Parameter, TuneSection
+from astrobio.config.tune import Parameter, TuneSection
 from astrobio.tune.space import SearchSpace
 
 SECTION = "tune"

@@ -1,7 +1,7 @@
 """Generated `manifests/katib/<name>.yaml`: one Katib Experiment per shipped `configs/tune-<name>.yaml`.
 
 This is the only place shipped Experiments come from: `astrobio render manifests` writes them and
-the Helm chart copies the same files (`kube/chart_values.py`), and each is exactly what `astrobio
+the Helm chart copies the same files (`kube/render/chart_values.py`), and each is exactly what `astrobio
 tune --config configs/tune-<name>.yaml --backend katib --dry-run` prints for the same cluster
 settings. Those settings (`kube:` namespace, images, service account, Secret, replica layout) come
 from the render config, as for the PyTorchJobs beside them, with a tuning config's own `kube:` keys
@@ -26,8 +26,8 @@ from astrobio.config.load import read_yaml
 from astrobio.config.overrides import deep_merge
 from astrobio.config.schema import COMPONENT_FIELDS
 from astrobio.errors import UsageError
-from astrobio.kube.config import KubeSection
-from astrobio.kube.yamlio import dump_yaml
+from astrobio.config.kube import KubeSection
+from astrobio.kube.render.yamlio import dump_yaml
 from astrobio.tune.katib_backend import validated_experiment
 from astrobio.tune.load import TuneConfig, load_tune_config
 
@@ -53,10 +53,12 @@ def katib_file(config: Path) -> str:
 
 def tuning_root(root: Path | None) -> Path:
     """Where the tuning configs are read: `root` when it has a `configs/` folder, else this
-    repository (a render into another folder still ships the repository's Experiments)."""
+    checkout the command runs in (a render into another folder still ships the repository's Experiments)."""
     if root is not None and (Path(root) / "configs").is_dir():
         return Path(root)
-    return Path(__file__).resolve().parents[3]
+    from astrobio.checkout import default_root
+
+    return default_root()
 
 
 def tuning_configs(root: Path) -> list[Path]:

@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from astrobio.kube.config_args import format_value
-from astrobio.tune.config import Parameter, Scalar, grid_values
+from astrobio.kube.render.config_args import format_value
+from astrobio.config.tune import Parameter, Scalar, grid_values
 
 TRIAL_NAME_PARAM = "trialName"
 """A trial parameter that is not searched: Katib fills it with the trial's name (`${trialSpec.Name}`),

@@ -1,10 +1,4 @@
-"""`astrobio models list | show | promote`: the model registry from the command line.
-
-Plain typer command functions; `astrobio.cli` wires them into its `models` app:
-
-    models_app.command("list")(models_list)
-    models_app.command("show")(models_show)
-    models_app.command("promote")(models_promote)
+"""`astrobio models inspect | list | show | promote`: weights files and the versioned model registry.
 
 The store is `--store URI`, else `--config F`'s `store.uri`, else the config default (`artifacts`).
 An unknown model, version or alias is a usage error (one line, exit 2).
@@ -19,15 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from astrobio.cli_support import guarded
+from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, StoreOpt, guarded_command
 
 if TYPE_CHECKING:
     from astrobio.production.registry import ModelRegistry
 
-StoreOpt = Annotated[Optional[str], typer.Option("--store", help="artifact store URI (default: the config's store.uri)")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-f", help="YAML run config whose store.uri to use")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="show tracebacks")]
 NameArg = Annotated[str, typer.Argument(help="model name (a component, e.g. graph_vae)")]
+VersionArg = Annotated[Optional[str], typer.Argument(
+    help="version, unique version prefix or alias (default: production, else the newest version)")]
 
 
 def store_uri(store: str | None, config: Path | None) -> str:
@@ -62,42 +55,50 @@ def format_listing(models: list[dict]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def models_list(store: StoreOpt = None, config: ConfigOpt = None, debug: DebugOpt = False) -> None:
+@guarded_command
+def models_list(store: StoreOpt = None, config: ConfigOpt = None) -> None:
     """List registered models with their version count, production alias and newest version."""
-
-    def body() -> None:
-        registry = open_registry(store, config)
-        models = registry.list_models()
-        print(format_listing(models) if models else f"no models registered in {registry.store.uri}")
-
-    guarded(body, debug)
+    registry = open_registry(store, config)
+    models = registry.list_models()
+    print(format_listing(models) if models else f"no models registered in {registry.store.uri}")
 
 
-VersionArg = Annotated[Optional[str], typer.Argument(
-    help="version, unique version prefix or alias (default: production, else the newest version)")]
-
-
-def models_show(name: NameArg, version: VersionArg = None, store: StoreOpt = None, config: ConfigOpt = None,
-                debug: DebugOpt = False) -> None:
+@guarded_command
+def models_show(name: NameArg, version: VersionArg = None, store: StoreOpt = None, config: ConfigOpt = None) -> None:
     """Print one registry entry (artifact URI, metrics, model card, aliases) as JSON."""
-
-    def body() -> None:
-        print(json.dumps(open_registry(store, config).show(name, version), indent=2, sort_keys=True))
-
-    guarded(body, debug)
+    print(json.dumps(open_registry(store, config).show(name, version), indent=2, sort_keys=True))
 
 
+@guarded_command
 def models_promote(name: NameArg,
                    version: Annotated[str, typer.Argument(help="version (or alias/unique prefix) to point the alias at")],
                    alias: Annotated[str, typer.Option("--alias", help="alias to move")] = "production",
-                   store: StoreOpt = None, config: ConfigOpt = None, debug: DebugOpt = False) -> None:
+                   store: StoreOpt = None, config: ConfigOpt = None) -> None:
     """Point an alias (default: production) at a registered version; the move is kept in its history."""
+    registry = open_registry(store, config, check=True)
+    doc = registry.promote(name, version, alias)
+    move = doc["history"][-1]
+    was = f"was {move['previous']}" if move["previous"] else "was unset"
+    print(f"{name}: {alias} -> {move['version']} ({was})")
 
-    def body() -> None:
-        registry = open_registry(store, config, check=True)
-        doc = registry.promote(name, version, alias)
-        move = doc["history"][-1]
-        was = f"was {move['previous']}" if move["previous"] else "was unset"
-        print(f"{name}: {alias} -> {move['version']} ({was})")
 
-    guarded(body, debug)
+@guarded_command
+def models_inspect(
+    file: Annotated[Path, typer.Argument(help="weights file: state dict, checkpoint, Lightning .ckpt, or safetensors")],
+    component: ComponentOpt,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Compare a weights file key by key with a component's architecture, without training."""
+    from astrobio.config import load_config
+    from astrobio.registry import get_spec
+    from astrobio.trainer.pretrained import inspect_weights
+
+    cfg = load_config(config, set_ or [])
+    spec = get_spec(component)
+    section = cfg.component(component)
+    data = spec.build_data(section, 0, 1, None)
+    report = inspect_weights(file, spec.build_model(section, data))
+    print(report.render())
+    if not report.clean:
+        raise SystemExit(1)

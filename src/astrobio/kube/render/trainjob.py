@@ -16,7 +16,7 @@ from kubernetes.client import ApiClient
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import UsageError
-from astrobio.kube.job_description import JobDescription, container_security, describe_job, pod_security
+from astrobio.kube.render.job_description import JobDescription, container_security, describe_job, pod_security
 
 GROUP = "trainer.kubeflow.org"
 VERSION = "v1alpha1"

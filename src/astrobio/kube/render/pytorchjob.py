@@ -37,8 +37,8 @@ from kubeflow.training import (
 from kubernetes.client import V1ObjectMeta, V1PodSpec, V1PodTemplateSpec
 
 from astrobio.config import AstrobioConfig
-from astrobio.kube.config import ElasticSettings, KubeSection
-from astrobio.kube.job_description import JobDescription, describe_job, pod_security
+from astrobio.config.kube import ElasticSettings, KubeSection
+from astrobio.kube.render.job_description import JobDescription, describe_job, pod_security
 
 API_VERSION = "kubeflow.org/v1"
 KIND = "PyTorchJob"

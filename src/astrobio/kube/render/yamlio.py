@@ -7,6 +7,7 @@ compared byte for byte, and a dry run prints exactly what a later render writes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -17,9 +18,15 @@ def dump_yaml(obj: Any) -> str:
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=1 << 16, allow_unicode=True)
 
 
-def dump_all(objs: list[Any]) -> str:
-    """Several documents separated by `---`."""
-    return "---\n".join(dump_yaml(obj) for obj in objs)
+def write_files(root: Path, files: dict[str, str]) -> list[Path]:
+    """Write generated files (path relative to `root` -> text) in sorted order; returns their paths."""
+    written = []
+    for rel, text in sorted(files.items()):
+        path = Path(root) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def commented(text: str) -> str:

@@ -16,13 +16,13 @@ from typing import Any
 from kubernetes.client import ApiClient, V1ObjectMeta, V1Secret
 
 from astrobio.config import AstrobioConfig
-from astrobio.kube.config import KubeSection
-from astrobio.kube.job_description import ARTIFACT_ANNOTATION
-from astrobio.kube.naming import APP_NAME, dashed
-from astrobio.kube.pytorchjob import render_pytorchjob
+from astrobio.config.kube import KubeSection
+from astrobio.kube.render.job_description import ARTIFACT_ANNOTATION
+from astrobio.kube.render.naming import APP_NAME, dashed
+from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.phases.graph import PHASES
 from astrobio.kube.validate import validate_object
-from astrobio.kube.yamlio import commented, dump_yaml
+from astrobio.kube.render.yamlio import commented, dump_yaml, write_files
 from astrobio.registry import component_names, get_spec
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS, SECRET_KEY_VARS
 
@@ -232,10 +232,4 @@ def render_manifests(cfg: AstrobioConfig, root: Path, source: str = "configs/def
     for stale in [*folder.glob("*.yaml"), *(Path(root) / KATIB_FOLDER).glob("*.yaml")]:
         if stale.relative_to(root).as_posix() not in files:
             stale.unlink()
-    written = []
-    for rel, text in sorted(files.items()):
-        path = Path(root) / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return write_files(root, files)

@@ -1,7 +1,7 @@
 """Submit one component's training to a Kubeflow cluster (PyTorchJob or Trainer v2 TrainJob).
 
 Render -> validate -> (dry run: return the exact YAML) -> load credentials -> preflight (namespace,
-Pod Security level, storage Secret: kube/preflight.py) -> refuse to clobber an existing job ->
+Pod Security level, storage Secret: kube/submission/preflight.py) -> refuse to clobber an existing job ->
 create -> wait, printing a line whenever the job's state changes -> return the artifact URI. Nothing reaches the cluster before the object has passed validation.
 """
 
@@ -18,15 +18,15 @@ from typing import Any, Literal
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.kube import pytorchjob, trainjob
+from astrobio.kube.render import pytorchjob, trainjob
 from astrobio.kube.cluster import load_cluster_access
-from astrobio.kube.doctor_probe import ClusterProbe, KubeProbe
-from astrobio.kube.config import K8S_NAME
-from astrobio.kube.job_description import ARTIFACT_ANNOTATION
-from astrobio.kube.preflight import require_ready
-from astrobio.kube.status import status_line, wait_for_conditions
+from astrobio.kube.checks.probe import ClusterProbe, KubeProbe
+from astrobio.config.kube import K8S_NAME
+from astrobio.kube.render.job_description import ARTIFACT_ANNOTATION
+from astrobio.kube.submission.preflight import require_ready
+from astrobio.kube.submission.status import status_line, wait_for_conditions
 from astrobio.kube.validate import SchemaUnavailable, validate_object
-from astrobio.kube.yamlio import dump_yaml
+from astrobio.kube.render.yamlio import dump_yaml
 
 Api = Literal["pytorchjob", "trainjob"]
 APIS: tuple[str, ...] = ("pytorchjob", "trainjob")

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 import yaml
 
 from astrobio.config import AstrobioConfig
-from astrobio.kube.doctor_check import Check
-from astrobio.kube.doctor_probe import ProbeError, _reason
+from astrobio.kube.checks.check import Check
+from astrobio.kube.checks.probe import ProbeError, _reason
 
 LAUNCHER_CONFIGMAP = "kfp-launcher"
 RUNNERS = ("default-editor", "pipeline-runner")

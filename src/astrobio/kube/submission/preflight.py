@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import UsageError
-from astrobio.kube.doctor_check import Check
-from astrobio.kube.doctor_cluster import namespace_checks
-from astrobio.kube.doctor_probe import ClusterProbe
+from astrobio.kube.checks.check import Check
+from astrobio.kube.checks.cluster import namespace_checks, secret_check
+from astrobio.kube.checks.probe import ClusterProbe
 
 SETTING = {"namespace": "kube.namespace", "pod-security": "kube.layout", "katib-metrics": "kube.namespace",
            "katib-security": "katib-config", "storage-secret": "kube.storage_secret"}
@@ -24,8 +24,6 @@ SETTING = {"namespace": "kube.namespace", "pod-security": "kube.layout", "katib-
 
 def submit_checks(cfg: AstrobioConfig, probe: ClusterProbe, *, katib: bool) -> list[Check]:
     """Namespace (+ Pod Security level, + the Katib label when `katib`) and the storage Secret."""
-    from astrobio.kube.doctor import secret_check
-
     checks = [c for c in namespace_checks(cfg, probe) if katib or not c.name.startswith("katib-")]
     return [*checks, secret_check(cfg, probe)]
 

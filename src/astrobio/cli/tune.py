@@ -1,4 +1,4 @@
-"""`astrobio tune`: the typer command; `astrobio.cli` mounts it with `app.command("tune")(tune_command)`.
+"""`astrobio tune`: search hyperparameters locally (Optuna) or on Katib.
 
 The body runs under `guarded`, so a bad config, an unknown parameter path or a missing kubeconfig
 is one line and exit 2, a study in which no trial completed one line and exit 1. Heavy imports
@@ -16,27 +16,27 @@ from typing import Annotated, Optional
 
 import typer
 
-from astrobio.cli_support import guarded
+from astrobio.cli.options import KubeconfigOpt, NamespaceOpt, guarded_command
 from astrobio.errors import RuntimeFailure, UsageError
 
 BACKENDS = ("optuna", "katib")
 
 
-def tune_command(
+@guarded_command
+def tune_cmd(
     config: Annotated[Path, typer.Option("--config", "-f", help="tuning config with a `tune:` section, e.g. configs/tune-graph-vae.yaml")],
     backend: Annotated[str, typer.Option("--backend", help="optuna (local study, trials are `astrobio train` runs) or katib (Experiment)")] = "optuna",
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override KEY=VALUE, tune.* included (repeatable)")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="optuna: study folder (default: <run.output_root>/<run_id>/tune); rerun to continue")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="katib: print the Experiment, submit nothing; optuna: print a trial's command")] = False,
-    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="katib: default kube.namespace")] = None,
-    kubeconfig: Annotated[Optional[Path], typer.Option("--kubeconfig", help="katib: kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False,
+    namespace: NamespaceOpt = None,
+    kubeconfig: KubeconfigOpt = None,
 ) -> None:
     """Search hyperparameters: every trial is a real training run, locally (Optuna) or on Katib."""
-    guarded(lambda: _tune(config, backend, set_ or [], output, dry_run, namespace, kubeconfig), debug)
+    run_tune(config, backend, set_ or [], output, dry_run, namespace, kubeconfig)
 
 
-def _tune(config: Path, backend: str, sets: list[str], output: Path | None, dry_run: bool,
+def run_tune(config: Path, backend: str, sets: list[str], output: Path | None, dry_run: bool,
           namespace: str | None, kubeconfig: Path | None) -> None:
     from astrobio.tune.load import load_tune_config
 
@@ -52,13 +52,13 @@ def _tune(config: Path, backend: str, sets: list[str], output: Path | None, dry_
             from astrobio.kube.cluster import load_cluster_access
 
             load_cluster_access(os.environ, kubeconfig)
-        from astrobio.kube.submit import with_namespace
+        from astrobio.kube.submission.submit import with_namespace
         from astrobio.tune.katib_backend import submit_experiment
 
         tc = dataclasses.replace(tc, cfg=with_namespace(tc.cfg, namespace))
         typer.echo(submit_experiment(tc, dry_run, env=os.environ, kubeconfig=kubeconfig), nl=not dry_run)
         return
-    from astrobio.cli_support import print_table
+    from astrobio.cli.tables import print_table
     from astrobio.tune.optuna_backend import StudyRunner, check_declared_metrics, default_output, run_study
 
     if dry_run:

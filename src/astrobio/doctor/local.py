@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from astrobio.kube.doctor_check import Check
+from astrobio.kube.checks.check import Check
 
 MIN_FREE_GB = 5.0
 """Below this, a GPU-scale run (checkpoints of a few GB, kept last-N) is likely to fill the disk."""

@@ -22,19 +22,14 @@ from pathlib import Path
 
 from astrobio.config import AstrobioConfig
 from astrobio.errors import AstrobioError
-from astrobio.kube.doctor_check import Check, Status
-from astrobio.kube.doctor_kfp import KfpKubeProbe, KfpProbe, kfp_namespace_checks, pipeline_presence_check
-from astrobio.kube.doctor_cluster import namespace_checks, operator_check, rbac_check
-from astrobio.kube.doctor_local import audit_check, checkpoints_check, config_secrets_check, disk_check
-from astrobio.kube.doctor_probe import ClusterProbe, KubeProbe, ProbeError
-from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, SECRET_KEY_VARS, redact_userinfo
+from astrobio.kube.checks.check import Check, Status
+from astrobio.doctor.kfp import KfpKubeProbe, KfpProbe, kfp_namespace_checks, pipeline_presence_check
+from astrobio.kube.checks.cluster import SECRET_KEYS, cluster_checks
+from astrobio.doctor.local import audit_check, checkpoints_check, config_secrets_check, disk_check
+from astrobio.kube.checks.probe import ClusterProbe, KubeProbe
+from astrobio.store.settings import redact_userinfo
 
 __all__ = ["Check", "Status", "run_doctor", "render_report", "failures"]
-CRDS: tuple[tuple[str, bool, str], ...] = (  # the PyTorchJob CRD is part of the training-operator check
-    ("experiments.kubeflow.org", True, "install Katib (needed by `astrobio tune --backend katib`)"),
-    ("trainjobs.trainer.kubeflow.org", False, "install Kubeflow Trainer v2 (only for --api trainjob)"),
-)
-SECRET_KEYS = (ENDPOINT_VARS[0], ACCESS_KEY_VARS[0], SECRET_KEY_VARS[0])
 
 
 def local_checks(cfg: AstrobioConfig, env: Mapping[str, str],
@@ -95,53 +90,6 @@ def store_check(uri: str, env: Mapping[str, str]) -> Check:
         where = "exists" if probe == path else f"would be created under {probe}"
         return Check("store", "pass", f"local store {uri} {where} (pods on a cluster need an s3:// store)")
     return Check("store", "fail", f"local store {uri}: {probe} is not a writable folder", "choose a writable store.uri")
-
-
-def cluster_checks(cfg: AstrobioConfig, probe: ClusterProbe) -> list[Check]:
-    """API server, Training Operator, CRDs, namespace (Pod Security level, Katib label), service
-    account, this identity's RBAC and the storage Secret."""
-    kube = cfg.kube
-    try:
-        version = probe.server_version()
-    except ProbeError as exc:
-        return [Check("api-server", "fail", f"unreachable: {exc}", "check the kubeconfig context and network")]
-    checks = [Check("api-server", "pass", f"Kubernetes {version}")]
-
-    def ask(name: str, question: Callable[[], bool], ok: str, missing: str, fix: str, required: bool = True) -> None:
-        try:
-            found = question()
-        except ProbeError as exc:
-            checks.append(Check(name, "warn", f"could not check: {exc}", fix))
-            return
-        checks.append(Check(name, "pass", ok) if found else Check(name, "fail" if required else "warn", missing, fix))
-
-    checks.append(operator_check(probe))
-    for crd, required, fix in CRDS:
-        ask(f"crd {crd}", lambda crd=crd: probe.crd_exists(crd), "installed", "not installed", fix, required)
-    checks += namespace_checks(cfg, probe)
-    ns, sa = kube.namespace, kube.service_account
-    ask("service-account", lambda: probe.service_account_exists(ns, sa), f"{ns}/{sa}", f"{ns}/{sa} does not exist",
-        f"helm install the astrobio chart, or kubectl -n {ns} create serviceaccount {sa}")
-    checks.append(rbac_check(cfg, probe))
-    checks.append(secret_check(cfg, probe))
-    return checks
-
-
-def secret_check(cfg: AstrobioConfig, probe: ClusterProbe) -> Check:
-    ns, name = cfg.kube.namespace, cfg.kube.storage_secret
-    fix = (f"kubectl -n {ns} create secret generic {name} "
-           + " ".join(f"--from-literal={k}=..." for k in SECRET_KEYS))
-    try:
-        keys = probe.secret_keys(ns, name)
-    except ProbeError as exc:
-        return Check("storage-secret", "warn", f"could not check: {exc}", fix)
-    # every cluster pod writes to the s3:// cluster store (kube.store_uri), so the Secret is always needed
-    if keys is None:
-        return Check("storage-secret", "fail", f"{ns}/{name} does not exist", fix)
-    missing = [k for k in SECRET_KEYS if k not in keys]
-    if missing:
-        return Check("storage-secret", "fail", f"{ns}/{name} lacks {', '.join(missing)}", fix)
-    return Check("storage-secret", "pass", f"{ns}/{name} has {', '.join(SECRET_KEYS)}")
 
 
 def kfp_check(host: str, opener: Callable[..., object] = urllib.request.urlopen, timeout_s: float = 5.0) -> Check:

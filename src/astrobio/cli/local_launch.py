@@ -1,4 +1,5 @@
-"""CLI plumbing kept out of `cli.py`: error-to-exit-code mapping, result tables, torchrun launch, SIGTERM."""
+"""Local process control for `astrobio train`: re-run under torchrun with N ranks, and turn SIGTERM
+or Ctrl-C into "checkpoint at the end of this step, then stop"."""
 
 from __future__ import annotations
 
@@ -6,75 +7,14 @@ import os
 import shlex
 import signal
 import sys
-import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-
-from astrobio.errors import EXIT_TRANSIENT, AstrobioError, Preempted, RuntimeFailure, is_disk_full, is_transient_runtime, one_line
+from astrobio.errors import RuntimeFailure
 
 if TYPE_CHECKING:
     from astrobio.trainer.distributed import RankExit
     from astrobio.trainer.loop import StopFlag
-
-T = TypeVar("T")
-
-
-def guarded(fn: Callable[[], T], debug: bool) -> T:
-    """Run a command body; map failures to one stderr line and an exit code: 2 usage, 1 permanent,
-    EXIT_TRANSIENT for what a restarted pod may get past, 128 + N after signal N (README "Exit codes")."""
-    try:
-        return fn()
-    except AstrobioError as exc:
-        if debug:
-            traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
-    except Preempted as exc:
-        print(f"{'interrupted' if exc.exit_code == 130 else 'preempted'}: {exc}", file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: one line, exit 1
-        if debug:
-            traceback.print_exc()
-        if is_disk_full(exc):  # a full disk is the user's to fix, not a bug
-            where = getattr(exc, "filename", None) or "a file"
-            print(f"error: no space left on device writing {where}; free space and run the same command again",
-                  file=sys.stderr)
-            raise SystemExit(1) from None
-        if is_transient_runtime(exc):  # a lost peer or broken rendezvous: the restarted job resumes
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            print(f"error: distributed failure {exc.__class__.__name__}: {one_line(first)}; the job can resume "
-                  f"from its last checkpoint", file=sys.stderr)
-            raise SystemExit(EXIT_TRANSIENT) from None
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"error: internal failure {exc.__class__.__name__}: {first} (rerun with --debug for the traceback)",
-              file=sys.stderr)
-        raise SystemExit(1) from None
-
-
-def metrics_table(title: str, metrics: dict[str, float]) -> Table:
-    """Held-out metrics next to each baseline, one row per metric."""
-    from astrobio.trainer.card import baseline_rows  # keeps torch out of light commands' start-up
-
-    rows = baseline_rows(metrics)
-    names = sorted({b for _, _, base in rows for b in base})
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column("model", justify="right")
-    for name in names:
-        table.add_column(f"baseline {name}", justify="right")
-    for metric, value, base in rows:
-        table.add_row(metric, f"{value:.4f}", *(f"{base[n]:.4f}" if n in base else "-" for n in names))
-    return table
-
-
-def print_table(table: Table) -> None:
-    Console(width=max(100, Console().width)).print(table)
 
 
 def launch_torchrun(nproc: int, args: Sequence[str],

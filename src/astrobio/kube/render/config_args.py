@@ -18,7 +18,7 @@ import yaml
 
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.config.overrides import parse_value
-from astrobio.kube.config import cluster_store_uri
+from astrobio.config.kube import cluster_store_uri
 
 POD_EXCLUDED = frozenset({"kube", "tune"})
 ALWAYS = ("store.uri",)
