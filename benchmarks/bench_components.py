@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 from benchmarks.common import ROOT, Options, Result, Row, python, quiet_env
 
 _CACHE: dict[tuple[str, bool, str], dict[str, Any]] = {}

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from astrobio.config.sections import ComponentConfig
-from astrobio.registry import ComponentSpec
+from astrobio.sections import ComponentConfig
+from astrobio.spec import ComponentSpec
 
 
 class MLPConfig(ComponentConfig):

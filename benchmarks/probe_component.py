@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from astrobio.config import load_config
-    from astrobio.registry import get_spec
+    from astrobio.catalog import get_spec
     from astrobio.trainer.loop import move_to
     from astrobio.trainer.rng import seed_everything
     from astrobio.trainer.schedule import build_optimizer, build_scheduler

@@ -38,7 +38,7 @@ from astrobio.config import config_hash, load_config
 from astrobio.production.options import ProductionOptions
 from astrobio.production.release import release_component
 from astrobio.production.report import machine_info
-from astrobio.registry import get_spec
+from astrobio.catalog import get_spec
 from astrobio.store import artifact_prefix, open_store, publish_dir, read_manifest
 from astrobio.trainer import StopFlag, TrainJob, train
 from astrobio.trainer.distributed import DistEnv

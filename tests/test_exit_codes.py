@@ -26,7 +26,7 @@ from astrobio.config import load_config
 from astrobio.errors import EXIT_TRANSIENT, is_transient_runtime
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.validate import default_schema_dir
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 from tests.cli_helpers import ROOT, SMOKE
 from tests.s3server import closed_port
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from astrobio.config.sections import ComponentConfig
+from astrobio.sections import ComponentConfig
 from astrobio.errors import UsageError
-from astrobio.phases.graph import phase_of_component
-from astrobio.registry import ComponentSpec
+from astrobio.catalog import phase_of_component
+from astrobio.spec import ComponentSpec
 from astrobio.store import ArtifactStore, artifact_prefix, fetch_dir, is_complete
 
 

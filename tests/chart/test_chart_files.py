@@ -29,7 +29,7 @@ def test_generated_chart_files_match_a_fresh_render():
 def test_shipped_jobs_cover_every_registered_component():
     import yaml
 
-    from astrobio.registry import component_names
+    from astrobio.catalog import component_names
 
     shipped = yaml.safe_load((CHART / "files" / "rendered-for.yaml").read_text())
     assert shipped["components"] == component_names(), "run `python -m astrobio.kube.render.chart_values`"

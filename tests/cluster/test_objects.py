@@ -16,7 +16,7 @@ import yaml
 
 from astrobio.config import load_config
 from astrobio.kube.render.trainjob import render_trainjob
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 from astrobio.tune.katib_backend import render_experiment
 from astrobio.tune.load import load_tune_config
 

@@ -24,7 +24,7 @@ import yaml
 from astrobio.kube.render.images import IMAGE_HOME
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.render.trainjob import effective_pod_template, render_trainjob
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 from astrobio.tune.katib_backend import render_experiment
 from astrobio.tune.load import load_tune_config
 from tests.chart.helpers import VALUE_SETS, all_enabled, render

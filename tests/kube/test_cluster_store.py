@@ -19,7 +19,7 @@ from astrobio.kube.render.config_args import config_yaml
 from astrobio.kube.render.job_description import ARTIFACT_ANNOTATION
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.render.trainjob import render_trainjob
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 from tests.cli_helpers import assert_one_line_error, run_cli
 
 from .conftest import DEFAULT, ROOT

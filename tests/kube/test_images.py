@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from astrobio.config import AstrobioConfig
 from astrobio.kube.render.images import (base_ref, build_commands, component_extras, image_ref, render_dockerfile,
                                   render_images)
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 
 from .conftest import ROOT
 

@@ -11,7 +11,7 @@ from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.submission.submit import submit_train
 from astrobio.kube.render.trainjob import render_trainjob
 from astrobio.kube.validate import check_object, pod_template_errors
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 
 from .conftest import DEFAULT, ROOT, variant
 
@@ -70,7 +70,7 @@ def test_readme_explains_apply_and_secret_first():
 
 
 def test_readme_applies_the_phases_in_order_and_says_what_each_job_reads():
-    from astrobio.phases.graph import phase_of_component
+    from astrobio.catalog import phase_of_component
 
     readme = (COMMITTED / "README.md").read_text()
     applies = [line for line in readme.splitlines() if line.startswith("kubectl apply -f manifests/pytorchjob-")]

@@ -13,7 +13,7 @@ from astrobio.kube.render.config_args import config_overrides
 from astrobio.kube.render.naming import is_dns_1035, job_name
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.validate import check_object
-from astrobio.registry import component_names, get_spec
+from astrobio.catalog import component_names, get_spec
 
 from .conftest import VARIANTS, variant
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from astrobio.kube.render.pytorchjob import render_pytorchjob
-from astrobio.registry import component_names, get_spec
+from astrobio.catalog import component_names, get_spec
 from astrobio.tune.katib_backend import render_experiment
 from astrobio.tune.load import load_tune_config
 

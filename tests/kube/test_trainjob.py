@@ -8,7 +8,7 @@ from astrobio.errors import UsageError
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.render.trainjob import effective_pod_template, render_trainjob
 from astrobio.kube.validate import check_object
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 
 from .conftest import variant
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from astrobio.config import load_config
-from astrobio.phases.graph import phase_of_component
+from astrobio.catalog import phase_of_component
 from astrobio.store import artifact_prefix, open_store, publish_dir
 
 

@@ -14,7 +14,7 @@ from kfp.components import load_component_from_file
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.errors import UsageError
 from astrobio.config.kube import CLUSTER_STORE
-from astrobio.phases.graph import PHASES
+from astrobio.catalog import PHASES
 from astrobio.pipeline.compile import render_pipeline
 from astrobio.pipeline.kfp_components import DEFAULT_BASE_IMAGE, kfp_component_name
 from astrobio.pipeline.kfp_pipeline import (

@@ -9,7 +9,7 @@ import pytest
 
 from astrobio.config import load_config
 from astrobio.errors import RuntimeFailure
-from astrobio.phases.graph import PHASES
+from astrobio.catalog import PHASES
 from astrobio.pipeline.kfp_components import kfp_component_name
 from astrobio.pipeline.launcher import TRAIN_COMMAND_ENV
 from astrobio.pipeline.local_run import run_pipeline_locally

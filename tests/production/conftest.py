@@ -15,7 +15,7 @@ import pytest
 
 import astrobio.config  # noqa: F401 - first: importing astrobio.config.kube first is a circular import
 from astrobio.config import config_hash, load_config
-from astrobio.phases.graph import PHASES, phase_of_component
+from astrobio.catalog import PHASES, phase_of_component
 from astrobio.store import ArtifactStore, artifact_prefix, open_store, publish_dir
 
 RUN_ID = "prod"
@@ -34,7 +34,7 @@ OVERRIDES = {
 
 def train_artifact(name: str, store: ArtifactStore, workdir: Path, run_id: str = RUN_ID) -> str:
     """Train `name` briefly in-process and publish it at runs/<run_id>/pretrain/<name>; its URI."""
-    from astrobio.registry import get_spec
+    from astrobio.catalog import get_spec
     from astrobio.trainer import StopFlag, TrainJob, train
     from astrobio.trainer.distributed import DistEnv
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from astrobio.errors import RuntimeFailure
-from astrobio.phases.graph import PHASES
+from astrobio.catalog import PHASES
 from astrobio.pipeline.production import run_production_step
 from astrobio.production.options import ProductionOptions
 from astrobio.production.registry import ModelRegistry

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from astrobio.phases.graph import PHASES
+from astrobio.catalog import PHASES
 from astrobio.report.arrays import save_arrays
 
 RNG = np.random.default_rng(0)

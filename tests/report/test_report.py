@@ -72,7 +72,7 @@ def test_kfp_step_html_uses_the_same_figures(tmp_path):
 
 
 def test_phase_graph_draws_each_dependency_once():
-    from astrobio.phases.graph import PHASES
+    from astrobio.catalog import PHASES
     from astrobio.report.figures import direct_needs
 
     assert direct_needs({p.name: p.needs for p in PHASES}) == {

@@ -8,7 +8,7 @@ from astrobio.cli.options import ConfigOpt, SetOpt, guarded_command
 @guarded_command
 def components_cmd() -> None:
     """List the registered model components."""
-    from astrobio.registry import component_names, get_spec
+    from astrobio.catalog import component_names, get_spec
 
     for name in component_names():
         spec = get_spec(name)

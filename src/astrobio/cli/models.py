@@ -91,7 +91,7 @@ def models_inspect(
 ) -> None:
     """Compare a weights file key by key with a component's architecture, without training."""
     from astrobio.config import load_config
-    from astrobio.registry import get_spec
+    from astrobio.catalog import get_spec
     from astrobio.trainer.pretrained import inspect_weights
 
     cfg = load_config(config, set_ or [])

@@ -30,7 +30,7 @@ def train_cmd(component: ComponentOpt, config: ConfigOpt = None, set_: SetOpt = 
 def run_train(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
     """Resolve config and store, then train here or relaunch under torchrun with `nproc` ranks."""
     from astrobio.config import load_config
-    from astrobio.registry import get_spec
+    from astrobio.catalog import get_spec
     from astrobio.store import artifact_prefix, open_store
     from astrobio.trainer.distributed import DistEnv
 

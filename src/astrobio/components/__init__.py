@@ -1,1 +1,1 @@
-"""Model components: one folder each (config, data, model, task); looked up through astrobio.registry."""
+"""Model components: one folder each (config, data, model, task); listed in astrobio.catalog."""

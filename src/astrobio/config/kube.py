@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from astrobio.config.sections import Strict
+from astrobio.sections import Strict
 
 K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DIGEST = r"^sha256:[0-9a-f]{64}$"
@@ -152,13 +152,9 @@ class KubeSection(Strict):
     @field_validator("image_digests")
     @classmethod
     def _digests(cls, value: dict[str, str]) -> dict[str, str]:
-        """A digest that pulls nothing would only fail at pod start (ErrImagePull): refuse it here."""
-        from astrobio.registry import component_names
-
-        known = {"base", *component_names()}
+        """A digest that pulls nothing would only fail at pod start (ErrImagePull): refuse it here
+        (the root schema checks the names, which come from the catalog above this section)."""
         for name, digest in value.items():
-            if name not in known:
-                raise ValueError(f"'{name}' is not an image; expected one of {sorted(known)}")
             if not re.match(DIGEST, digest):
                 raise ValueError(f"{name}: '{digest}' is not a digest; expected sha256: and 64 lowercase hex digits")
         return value

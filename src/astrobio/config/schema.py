@@ -6,17 +6,13 @@ component (the loader merges the two before validation, see `load.py`).
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
 
-from astrobio.components.causal.config import CausalConfig
-from astrobio.components.datacube.config import DatacubeConfig
-from astrobio.components.fusion.config import FusionConfig
-from astrobio.components.galactic.config import GalacticConfig
-from astrobio.components.spectra.config import SpectraConfig
-from astrobio.components.graph_vae.config import GraphVAEConfig
-from astrobio.components.llm.config import LLMConfig
-from astrobio.config.sections import ComponentConfig, OptimConfig, Strict, TrainerConfig
+from pydantic import AfterValidator, Field, create_model
+
+from astrobio.catalog import COMPONENTS, component_names
 from astrobio.config.kube import KubeSection
+from astrobio.sections import ComponentConfig, OptimConfig, Strict, TrainerConfig
 from astrobio.config.tune import TuneSection
 
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -42,16 +38,22 @@ class StoreSection(Strict):
     uri: str = Field("artifacts", min_length=1)
 
 
-class ComponentsSection(Strict):
-    """One section per registered component."""
+ComponentsSection: type[Strict] = create_model(
+    "ComponentsSection",
+    __base__=Strict,
+    __doc__="One section per catalog component (`astrobio.catalog.COMPONENTS`), in table order.",
+    **{row.name: (row.config_cls, row.config_cls()) for row in COMPONENTS},
+)
 
-    graph_vae: GraphVAEConfig = GraphVAEConfig()
-    causal: CausalConfig = CausalConfig()
-    datacube: DatacubeConfig = DatacubeConfig()
-    spectra: SpectraConfig = SpectraConfig()
-    fusion: FusionConfig = FusionConfig()
-    galactic: GalacticConfig = GalacticConfig()
-    llm: LLMConfig = LLMConfig()
+
+def _known_images(kube: KubeSection) -> KubeSection:
+    """`kube.image_digests` keys name an image: the base or a catalog component (checked here, not in
+    the kube section, so the config sections never import the catalog above them)."""
+    known = {"base", *component_names()}
+    for name in kube.image_digests:
+        if name not in known:
+            raise ValueError(f"image_digests: '{name}' is not an image; expected one of {sorted(known)}")
+    return kube
 
 
 class AstrobioConfig(Strict):
@@ -61,8 +63,8 @@ class AstrobioConfig(Strict):
     store: StoreSection = StoreSection()
     trainer: TrainerConfig = TrainerConfig()
     optim: OptimConfig = OptimConfig()
-    components: ComponentsSection = ComponentsSection()
-    kube: KubeSection = KubeSection()
+    components: ComponentsSection = ComponentsSection()  # type: ignore[valid-type]
+    kube: Annotated[KubeSection, AfterValidator(_known_images)] = KubeSection()
     tune: TuneSection | None = None
 
     def component(self, name: str) -> ComponentConfig:

@@ -15,7 +15,7 @@ from typing import Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from astrobio.config.sections import Strict
+from astrobio.sections import Strict
 
 METRIC_NAME = r"^[\w|-]+$"
 """What Katib's StdOut collector (and `KATIB_METRIC_REGEX`) can capture as a metric name."""

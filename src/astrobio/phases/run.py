@@ -1,6 +1,6 @@
 """`astrobio run`: the five phases on this machine, through the pipeline graph the cluster runs.
 
-The KFP pipeline (`astrobio.pipeline.kfp_pipeline`, built from `phases/graph.py`) is executed by
+The KFP pipeline (`astrobio.pipeline.kfp_pipeline`, built from `astrobio.catalog.PHASES`) is executed by
 KFP's own local runner in `local` mode, so every step trains with `astrobio train` in a
 subprocess instead of creating a PyTorchJob. Steps whose artifact is COMPLETE are reused and an
 interrupted training resumes from its checkpoint, so rerunning the same command resumes the run.
@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from astrobio.config import AstrobioConfig
 from astrobio.config.schema import COMPONENT_FIELDS
 from astrobio.errors import AstrobioError, UsageError
-from astrobio.phases.graph import PHASES, phase_of_component
+from astrobio.catalog import PHASES, phase_of_component
 from astrobio.phases.interrupt import Terminated, forward_sigterm
 from astrobio.phases.watch import RunWatcher
 from astrobio.pipeline.kfp_components import kfp_component_name

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from astrobio.phases.graph import PHASES, Phase
+from astrobio.catalog import PHASES, Phase
 from astrobio.pipeline.kfp_components import kfp_component_name
 from astrobio.pipeline.step_logs import StepEvent, log_path
 from astrobio.report.summary import fmt, headline, summary_row, verdict

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_IMAGE = "ghcr.io/astrobio/base:0.1.0"
 """`astrobio.kube.render.images.base_ref` of the default `kube:` section (a test keeps the two equal); a
-literal here so importing this module does not import the registry (and torch)."""
+literal here so importing this module does not import the renderers."""
 PRODUCTION = "production"
 
 
@@ -109,7 +109,7 @@ def launcher_image(kube: "KubeSection") -> str:
 
 def make_component(component: str, base_image: str = DEFAULT_BASE_IMAGE) -> PythonComponent:
     """The KFP component for one PHASES component, named and described after it."""
-    from astrobio.phases.graph import phase_of_component
+    from astrobio.catalog import phase_of_component
 
     func = production_step if component == PRODUCTION else train_step
     base = dsl.component(func, base_image=base_image, install_kfp_package=False)
@@ -122,7 +122,7 @@ def make_component(component: str, base_image: str = DEFAULT_BASE_IMAGE) -> Pyth
 
 def build_components(base_image: str = DEFAULT_BASE_IMAGE) -> dict[str, PythonComponent]:
     """Every step of the five-phase graph, keyed by PHASES component name, in PHASES order."""
-    from astrobio.phases.graph import PHASES
+    from astrobio.catalog import PHASES
 
     return {name: make_component(name, base_image) for phase in PHASES for name in phase.components}
 

@@ -1,4 +1,4 @@
-"""The `astrobio-five-phase` KFP pipeline, generated from `astrobio.phases.graph.PHASES`.
+"""The `astrobio-five-phase` KFP pipeline, generated from `astrobio.catalog.PHASES`.
 
 Nothing about the graph is written here: phase-1 components become independent tasks (no
 dsl.ParallelFor, which kfp.local 2.13 cannot run, so the same pipeline also runs locally), and
@@ -31,7 +31,7 @@ from kfp import dsl, kubernetes
 from astrobio.config import AstrobioConfig
 from astrobio.errors import UsageError
 from astrobio.config.kube import cluster_store_uri as kube_cluster_store_uri
-from astrobio.phases.graph import PHASES
+from astrobio.catalog import PHASES
 from astrobio.pipeline.kfp_components import PRODUCTION, build_components, launcher_image
 from astrobio.pipeline.pod_identity import POD_FIELD_ENV
 

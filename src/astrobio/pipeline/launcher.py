@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.phases.graph import phase_of_component
+from astrobio.catalog import phase_of_component
 from astrobio.pipeline.steps import (
     StepResult,
     check_mode,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from astrobio.errors import RuntimeFailure
-from astrobio.phases.graph import phase_of_component
+from astrobio.catalog import phase_of_component
 from astrobio.pipeline.report import metrics_table_html, step_report_html
 from astrobio.pipeline.steps import (
     METRICS_FILE,

@@ -17,7 +17,7 @@ import yaml
 
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.phases.graph import PHASES, phase_of_component
+from astrobio.catalog import PHASES, phase_of_component
 from astrobio.store import ArtifactStore, KeyNotFound, artifact_prefix, is_complete, join_key, open_store
 
 MODES = ("kubeflow", "local")

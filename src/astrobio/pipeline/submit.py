@@ -38,7 +38,7 @@ def _check_name(option: str, value: str | None) -> None:
 
 def _summary(cfg: AstrobioConfig, path: Path, host: str | None, run_name: str, namespace: str | None,
              service_account: str | None, auth: KfpAuth) -> str:
-    from astrobio.phases.graph import PHASES
+    from astrobio.catalog import PHASES
     from astrobio.pipeline.kfp_pipeline import PIPELINE_NAME, cluster_store_uri, display_name
 
     steps = ", ".join(display_name(name) for phase in PHASES for name in phase.components)

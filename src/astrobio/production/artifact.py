@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from astrobio.errors import AstrobioError, RuntimeFailure
-from astrobio.registry import ComponentSpec, TrainData
+from astrobio.spec import ComponentSpec, TrainData
 from astrobio.trainer.checkpoint import MODEL_FILE, load_weights
 
 CONFIG_FILE = "config.yaml"

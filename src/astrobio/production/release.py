@@ -26,7 +26,7 @@ from astrobio.production.flat import NotFlattenable, flat_forward
 from astrobio.production.latency import measure_interleaved, metric_deltas, primary_metric
 from astrobio.production.options import ProductionOptions
 from astrobio.production.quantize import QuantizeRecord, quantize_int8
-from astrobio.registry import get_spec
+from astrobio.catalog import get_spec
 from astrobio.trainer.checkpoint import MODEL_FILE
 
 MIN_TIMED_CALLS = 5

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from astrobio.phases.graph import PHASES
+from astrobio.catalog import PHASES
 from astrobio.report.collect import ArtifactFiles, figure_dir, read_artifact
 from astrobio.report.figures import baseline_figure, curves_figure, dag_figure, to_svg
 from astrobio.report.page import ComponentPart, render_page
@@ -26,7 +26,7 @@ REPORT_FILE = "report.html"
 
 def component_figure(name: str, folder: Path) -> Any:
     """The component's own figure through its optional `figure` hook (None when it has none)."""
-    from astrobio.registry import get_spec
+    from astrobio.catalog import get_spec
 
     hook = getattr(get_spec(name), "figure", None)
     return hook(folder) if hook is not None else None

@@ -12,18 +12,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-HEADLINES: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "graph_vae": (("auc", "max"), ("ap", "max")),
-    "datacube": (("rmse", "min"),),
-    "spectra": (("rmse", "min"),),
-    "causal": (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")),
-    "fusion": (("accuracy", "max"),),
-    "galactic": (("accuracy", "max"),),
-    "llm": (("ppl", "min"), ("num_acc", "max")),
-}
-"""Per component, its main metric (without the split) and whether higher is better; the first one
-the artifact reports is used, so a component whose data lack a truth (causal on a CSV without a
-graph) still gets a row."""
+from astrobio.catalog import COMPONENTS
+
+HEADLINES: Mapping[str, tuple[tuple[str, str], ...]] = {row.name: row.headline for row in COMPONENTS}
+"""Per component, its main metric (without the split) and whether higher is better, from its catalog
+row; the first one the artifact reports is used, so a component whose data lack a truth (causal on a
+CSV without a graph) still gets a row."""
 
 BASELINE_SKIP = ("best_single", "central")
 """Figures that are not baselines to beat: fusion's best single modality only repeats another

@@ -22,9 +22,9 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from astrobio.config.load import to_yaml
-from astrobio.config.sections import ComponentConfig, TrainerConfig
+from astrobio.sections import ComponentConfig, TrainerConfig
 from astrobio.errors import AstrobioError, Preempted, RuntimeFailure, UsageError, is_disk_full
-from astrobio.registry import ComponentSpec, TrainData
+from astrobio.spec import ComponentSpec, TrainData
 from astrobio.trainer import checkpoint as ckpt
 from astrobio.trainer.atomic import write_text_atomic
 from astrobio.trainer.card import build_card, package_versions, render_card_markdown

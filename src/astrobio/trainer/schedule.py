@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from astrobio.config.sections import OptimConfig
+from astrobio.sections import OptimConfig
 
 
 def lr_factor(step: int, cfg: OptimConfig, max_steps: int) -> float:

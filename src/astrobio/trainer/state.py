@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from astrobio.registry import TrainData
+from astrobio.spec import TrainData
 
 
 @dataclass

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from astrobio.config.sections import DownstreamConfig
+from astrobio.sections import DownstreamConfig
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.kube.render.naming import standard_labels
 from astrobio.kube.render.pytorchjob import CONTAINER, render_pytorchjob

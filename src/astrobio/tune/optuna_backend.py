@@ -23,7 +23,7 @@ from typing import Any
 import optuna
 import yaml
 
-from astrobio.config.sections import DownstreamConfig
+from astrobio.sections import DownstreamConfig
 from astrobio.errors import UsageError
 from astrobio.tune.load import TuneConfig, trial_tree, validate_tree
 from astrobio.tune.metrics import declared_metrics, describe_names, did_you_mean, unknown_names
@@ -228,7 +228,7 @@ def upstream_inputs(tc: TuneConfig, output: Path, env: Mapping[str, str]) -> lis
     fetched once from the config's store and run id (trials have their own run ids and store)."""
     if not isinstance(tc.cfg.component(tc.tune.component), DownstreamConfig):
         return []  # decided from the config class: no need to import the component (torch)
-    from astrobio.registry import get_spec
+    from astrobio.catalog import get_spec
 
     spec = get_spec(tc.tune.component)
     if not spec.upstream:

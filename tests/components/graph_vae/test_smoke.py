@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from astrobio.config import config_hash, load_config
-from astrobio.registry import get_spec
+from astrobio.catalog import get_spec
 from astrobio.trainer import StopFlag, TrainJob, train
 from astrobio.trainer.distributed import DistEnv
 

@@ -8,7 +8,7 @@ from torch import nn
 
 from astrobio.components.graph_vae.data import data_from_models
 from astrobio.components.graph_vae.task import SPEC, build_model, evaluate, step
-from astrobio.registry import get_spec
+from astrobio.catalog import get_spec
 from tests.components.graph_vae.helpers import make_cfg
 
 SMALL = {"hidden_dim": 16, "latent_dim": 8, "heads": 2, "dropout": 0.0}

@@ -1,9 +1,1 @@
-"""causal: a NOTEARS-family causal world model with physics priors and counterfactuals.
-
-`astrobio.config.schema` imports this component's config class, and the config class imports
-`astrobio.config.sections`, whose package `__init__` imports the schema. Importing the config
-package first, here, makes the order the same whichever module a caller imports first, so
-`import astrobio.components.causal.config` never meets a half-initialised module.
-"""
-
-import astrobio.config  # noqa: F401  (import order, see above)
+"""causal: a NOTEARS-family causal world model with physics priors and counterfactuals."""

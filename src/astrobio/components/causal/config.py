@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from astrobio.config.sections import ComponentConfig, Strict
+from astrobio.sections import ComponentConfig, Strict
 
 BUNDLED_SOURCES: tuple[str, ...] = ("sachs", "planetary_scm")
 PGMPY_PREFIX = "pgmpy:"

@@ -30,7 +30,7 @@ from astrobio.components.causal.data import CausalData, build_data
 from astrobio.components.causal.graphs import is_dag, num_edges, precision_recall, project_to_dag, shd, threshold_graph
 from astrobio.components.causal.model import NotearsBase, acyclicity, build_notears
 from astrobio.components.causal import figure
-from astrobio.registry import ComponentSpec
+from astrobio.spec import ComponentSpec
 
 
 def build_model(cfg: CausalConfig, data: CausalData) -> NotearsBase:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from astrobio.config.sections import ComponentConfig, Strict
+from astrobio.sections import ComponentConfig, Strict
 
 # clero's planet inputs, in the order of its manifest (and of the columns of a user's `params`).
 PARAM_NAMES: tuple[str, ...] = ("T_star", "F_star", "radius", "gravity", "P_rot", "P0", "CO2", "CH4")

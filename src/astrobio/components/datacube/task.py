@@ -26,7 +26,7 @@ from astrobio.components.datacube.config import DatacubeConfig
 from astrobio.components.datacube.data import DatacubeData, build_data
 from astrobio.components.datacube.model import DatacubeSurrogate
 from astrobio.components.datacube import figure
-from astrobio.registry import ComponentSpec
+from astrobio.spec import ComponentSpec
 
 
 def linear_weights(data: DatacubeData) -> torch.Tensor:

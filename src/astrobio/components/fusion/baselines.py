@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from astrobio.registry import TrainData
+from astrobio.spec import TrainData
 from astrobio.trainer.schedule import build_optimizer, build_scheduler
 from astrobio.trainer.state import batch_stream
 

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from astrobio.components.datacube.config import DEFAULT_RANGES, FIELDS_2D, LOG_PARAMS, VALID_DOMAIN, check_planet
-from astrobio.config.sections import DownstreamConfig, Strict
+from astrobio.sections import DownstreamConfig, Strict
 
 UPSTREAM: tuple[str, ...] = ("graph_vae", "datacube", "spectra", "causal")
 MODALITIES: tuple[str, ...] = ("climate", "spectrum", "scm", "network")

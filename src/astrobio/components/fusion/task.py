@@ -24,7 +24,7 @@ from astrobio.components.fusion.data import SPLITS, FusionData, build_data
 from astrobio.components.fusion.model import FusionNet, build_fusion_net
 from astrobio.components.fusion.planets import CLASS_NAMES, PARAM_NAMES
 from astrobio.components.fusion import figure
-from astrobio.registry import ComponentSpec
+from astrobio.spec import ComponentSpec
 from astrobio.trainer.checkpoint import save_weights
 
 EMBEDDINGS_FILE = "planet_embeddings.safetensors"

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from astrobio.components.fusion.config import PLANET_PARAMS, FusionDataConfig, FusionModelConfig
-from astrobio.config.sections import DownstreamConfig, Strict
+from astrobio.sections import DownstreamConfig, Strict
 
 # Instrument wavelength coverage [um] cycled over observatories when `coverage_um` is empty.
 DEFAULT_COVERAGE: tuple[tuple[float, float], ...] = ((0.40, 1.70), (0.40, 1.25), (0.80, 1.70), (0.55, 1.45))

@@ -27,7 +27,7 @@ from astrobio.components.galactic.config import GalacticConfig
 from astrobio.components.galactic.data import GalacticData, build_data
 from astrobio.components.galactic.model import FederatedFusion, on_step_end
 from astrobio.components.galactic import figure
-from astrobio.registry import ComponentSpec
+from astrobio.spec import ComponentSpec
 from astrobio.trainer.checkpoint import load_weights, save_weights
 
 GLOBAL_FILE = "global_model.safetensors"

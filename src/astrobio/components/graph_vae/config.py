@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from astrobio.config.sections import ComponentConfig, Strict
+from astrobio.sections import ComponentConfig, Strict
 
 # cobra's bundled SBML files, by the name a config uses (file names live in data.py).
 BUNDLED_MODELS: tuple[str, ...] = ("textbook", "iJO1366", "salmonella")

@@ -16,7 +16,7 @@ from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.components.graph_vae.data import GraphBatch, GraphVAEData, build_data
 from astrobio.components.graph_vae.model import GraphVAE, kl_loss, recon_loss
 from astrobio.components.graph_vae import figure
-from astrobio.registry import ComponentSpec
+from astrobio.spec import ComponentSpec
 
 
 def build_model(cfg: GraphVAEConfig, data: GraphVAEData) -> GraphVAE:

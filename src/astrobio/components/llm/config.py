@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from astrobio.config.sections import DownstreamConfig, Strict
+from astrobio.sections import DownstreamConfig, Strict
 
 FUSION_INPUT = "fusion"  # the upstream component whose artifact holds the planet embeddings
 

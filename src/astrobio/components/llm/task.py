@@ -29,7 +29,7 @@ from astrobio.components.llm.data import LLMData, build_data
 from astrobio.components.llm.model import SoftPromptLM, build_model
 from astrobio.components.llm.text import is_close, parse_number
 from astrobio.components.llm import figure
-from astrobio.registry import ComponentSpec
+from astrobio.spec import ComponentSpec
 from astrobio.trainer.atomic import write_text_atomic
 
 

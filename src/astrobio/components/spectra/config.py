@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from astrobio.config.sections import ComponentConfig, Strict
+from astrobio.sections import ComponentConfig, Strict
 
 # The conditioning parameters, in the order they appear in `params` arrays and user files.
 PARAM_NAMES: tuple[str, ...] = ("temperature_k", "log_metallicity", "c_to_o")

@@ -19,7 +19,7 @@ from astrobio.components.spectra.config import SpectraConfig
 from astrobio.components.spectra.data import SpectraData, build_data
 from astrobio.components.spectra.model import SpectraDiffusion
 from astrobio.components.spectra import figure
-from astrobio.registry import ComponentSpec
+from astrobio.spec import ComponentSpec
 
 
 def build_model(cfg: SpectraConfig, data: SpectraData) -> SpectraDiffusion:

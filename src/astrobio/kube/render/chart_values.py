@@ -12,7 +12,7 @@ would drift the first time the renderer changes, so the chart ships the renderer
 - `files/astrobio-five-phase.yaml`: the compiled pipeline (`pipelines/`), for the upload Job;
 - `files/rendered-for.yaml`: the namespace, service account, Secret and images these files name,
   which the templates compare with the release's values (a mismatch fails the install);
-- `values.schema.json`: the values schema, whose `jobs` keys are the registry's components and
+- `values.schema.json`: the values schema, whose `jobs` keys are the catalog's components and
   `experiments` keys the tuning configs (unknown keys rejected everywhere).
 
 Everything is a pure function of a config; `write_chart_files` writes it, and a test renders it
@@ -36,7 +36,7 @@ from astrobio.kube.render.images import base_ref
 from astrobio.kube.render.manifests import FOLDER as MANIFESTS, pytorchjob_file, render_manifest_files
 from astrobio.kube.render.naming import dashed
 from astrobio.kube.render.yamlio import dump_yaml, write_files
-from astrobio.registry import component_names
+from astrobio.catalog import component_names
 
 CHART = "charts/astrobio"
 PIPELINE = "astrobio-five-phase.yaml"

@@ -1,6 +1,6 @@
 """Container images: one base (CUDA PyTorch + astrobio) and one thin image per component.
 
-Dockerfiles are rendered from the registry, so registering a component and running
+Dockerfiles are rendered from the catalog, so adding a component row and running
 `astrobio render images` gives it an image; a test renders them again and compares with the
 committed `images/` folder. Every package comes from the hashed locks under requirements/ (written
 by `make lock`, also what `make setup` installs): the base installs build.lock and base.lock (the
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from astrobio.config.kube import KubeSection
-from astrobio.registry import component_names, get_spec
+from astrobio.catalog import component_names, get_spec
 
 if TYPE_CHECKING:
     from astrobio.config import AstrobioConfig

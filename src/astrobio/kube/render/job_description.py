@@ -38,7 +38,7 @@ from astrobio.kube.render.config_args import config_overrides, set_args
 from astrobio.config.kube import ElasticSettings, cluster_store_uri
 from astrobio.kube.render.images import IMAGE_GID, IMAGE_HOME, IMAGE_UID, WORKDIR, image_ref
 from astrobio.kube.render.naming import job_name, label_value, standard_labels
-from astrobio.registry import get_spec
+from astrobio.catalog import get_spec
 from astrobio.store.keys import artifact_prefix
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS, SECRET_KEY_VARS, SECURE_VAR
 

@@ -20,10 +20,10 @@ from astrobio.config.kube import KubeSection
 from astrobio.kube.render.job_description import ARTIFACT_ANNOTATION
 from astrobio.kube.render.naming import APP_NAME, dashed
 from astrobio.kube.render.pytorchjob import render_pytorchjob
-from astrobio.phases.graph import PHASES
+from astrobio.catalog import PHASES
 from astrobio.kube.validate import validate_object
 from astrobio.kube.render.yamlio import commented, dump_yaml, write_files
-from astrobio.registry import component_names, get_spec
+from astrobio.catalog import component_names, get_spec
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS, SECRET_KEY_VARS
 
 FOLDER = "manifests"

@@ -1,22 +1,19 @@
-"""Component registry: name -> ComponentSpec, each imported only when asked for.
+"""The contract a component's `SPEC` fulfils: ComponentSpec and the TrainData it builds.
 
-A component is a folder `components/<name>/` whose `task.py` exposes `SPEC`. The trainer knows
+A component is a folder `components/<name>/` whose `task.py` exposes `SPEC`; its row in
+`astrobio.catalog` names that module, and `astrobio.catalog.get_spec` loads it. The trainer knows
 nothing else about a component than this contract, so every model trains through the same loop.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 from pydantic import BaseModel
-
-from astrobio.errors import UsageError
 
 
 class TrainData(Protocol):
@@ -49,7 +46,7 @@ class ComponentSpec:
     """
 
     name: str
-    phase: str
+    phase: str  # these three must equal the component's catalog row (get_spec checks)
     config_cls: type[BaseModel]
     build_data: Callable[[Any, int, int, Any], TrainData]
     build_model: Callable[[Any, TrainData], torch.nn.Module]
@@ -69,35 +66,3 @@ class ComponentSpec:
     # returns None when the artifact holds none. `figure` must not need torch or the weights.
     figure_data: Callable[[torch.nn.Module, TrainData, Path], None] | None = None
     figure: Callable[[Path], Any] | None = None
-
-
-# name -> module holding `SPEC`; imported lazily so `astrobio components` stays fast.
-COMPONENT_MODULES: Mapping[str, str] = {
-    "graph_vae": "astrobio.components.graph_vae.task",
-    "causal": "astrobio.components.causal.task",
-    "datacube": "astrobio.components.datacube.task",
-    "spectra": "astrobio.components.spectra.task",
-    "fusion": "astrobio.components.fusion.task",
-    "galactic": "astrobio.components.galactic.task",
-    "llm": "astrobio.components.llm.task",
-}
-
-
-def component_names() -> list[str]:
-    """Registered component names, sorted."""
-    return sorted(COMPONENT_MODULES)
-
-
-def get_spec(name: str) -> ComponentSpec:
-    """Import and return the spec of `name`; unknown names are a usage error with a suggestion."""
-    if name not in COMPONENT_MODULES:
-        close = difflib.get_close_matches(name, component_names(), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise UsageError(
-            f"unknown component '{name}'{hint}; expected one of: {', '.join(component_names())}"
-        )
-    module = importlib.import_module(COMPONENT_MODULES[name])
-    spec = module.SPEC
-    if not isinstance(spec, ComponentSpec) or spec.name != name:
-        raise RuntimeError(f"{COMPONENT_MODULES[name]}.SPEC is not the ComponentSpec of '{name}'")
-    return spec

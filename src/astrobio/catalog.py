@@ -1,0 +1,144 @@
+"""THE component table: one row per model component, and the five phases they run in.
+
+Why one table: a component's facts (its config class, the module holding its `SPEC`, its phase, what
+it reads, which metric names it prints and which one headlines the run summary) used to live in
+four files, so forgetting one silently dropped the component from the pipeline. The config schema,
+the phase graph, the pipeline, tune, the report and the chart all read them from here, and
+`tests/test_catalog.py` proves they agree with each `SPEC`.
+
+Torch-free on purpose (an import-linter contract checks it): the CLI, the KFP launcher pod and the
+renderers import this table. A row names its config class (a pydantic leaf,
+`components/<name>/config.py`) and metric rule (`components/<name>/metrics.py`) directly, the one
+place a lower layer names component modules; `SPEC` imports torch, so it is loaded only by
+`get_spec`, by module name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from astrobio.components.causal.config import CausalConfig
+from astrobio.components.causal.metrics import metric_names as causal_metrics
+from astrobio.components.datacube.config import DatacubeConfig
+from astrobio.components.fusion.config import FusionConfig
+from astrobio.components.fusion.metrics import metric_names as fusion_metrics
+from astrobio.components.galactic.config import GalacticConfig
+from astrobio.components.graph_vae.config import GraphVAEConfig
+from astrobio.components.graph_vae.metrics import metric_names as graph_vae_metrics
+from astrobio.components.llm.config import LLMConfig
+from astrobio.components.spectra.config import SpectraConfig
+from astrobio.errors import UsageError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from astrobio.spec import ComponentSpec
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the graph. Its components are the catalog rows that name it, in table order,
+    plus `steps` that are not trained components (phase 5's `production`)."""
+
+    number: int
+    name: str
+    needs: tuple[str, ...]
+    description: str
+    steps: tuple[str, ...] = ()
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return tuple(row.name for row in COMPONENTS if row.phase == self.name) + self.steps
+
+
+@dataclass(frozen=True)
+class Component:
+    """One row: everything the rest of the package may know about a component without importing it.
+
+    - `metrics`: the names `evaluate` prints, a pure function of the component's config section
+      (Katib and Optuna check an objective against them before spending GPU hours); None when only
+      a finished trial can tell.
+    - `headline`: its main metric(s) without the split, and whether higher is better; the run
+      summary shows the first one the artifact reports.
+    """
+
+    name: str
+    config_cls: type[BaseModel]
+    spec_module: str
+    phase: str
+    headline: tuple[tuple[str, str], ...]
+    upstream: tuple[str, ...] = ()
+    metrics: Callable[[Any], set[str]] | None = field(default=None, compare=False)
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase(1, "pretrain", (), "component pre-training, independent and in parallel"),
+    Phase(2, "integrate", ("pretrain",), "multimodal fusion over the phase-1 encoders"),
+    Phase(3, "llm_guided", ("integrate",), "LoRA fine-tuning of a small LLM conditioned on fusion embeddings"),
+    Phase(4, "galactic", ("integrate",), "federated fine-tuning across observatories"),
+    Phase(5, "production", ("pretrain", "integrate", "llm_guided", "galactic"),
+          "export, int8 quantisation, latency/accuracy report, model registry entries", steps=("production",)),
+)
+"""Phase 1's components are independent (they run in parallel); every later phase consumes the
+artifacts of the phases it `needs`. The local runner and the KFP pipeline both read this."""
+
+_PRETRAINED = ("graph_vae", "datacube", "spectra", "causal")
+
+COMPONENTS: tuple[Component, ...] = (
+    Component("graph_vae", GraphVAEConfig, "astrobio.components.graph_vae.task", "pretrain",
+              (("auc", "max"), ("ap", "max")), metrics=graph_vae_metrics),
+    Component("causal", CausalConfig, "astrobio.components.causal.task", "pretrain",
+              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics),
+    Component("datacube", DatacubeConfig, "astrobio.components.datacube.task", "pretrain", (("rmse", "min"),)),
+    Component("spectra", SpectraConfig, "astrobio.components.spectra.task", "pretrain", (("rmse", "min"),)),
+    Component("fusion", FusionConfig, "astrobio.components.fusion.task", "integrate",
+              (("accuracy", "max"),), upstream=_PRETRAINED, metrics=fusion_metrics),
+    Component("galactic", GalacticConfig, "astrobio.components.galactic.task", "galactic",
+              (("accuracy", "max"),), upstream=("fusion",)),
+    Component("llm", LLMConfig, "astrobio.components.llm.task", "llm_guided",
+              (("ppl", "min"), ("num_acc", "max")), upstream=("fusion",)),
+)
+"""Rows in the order of the `components:` config sections (hence of every written config.yaml)."""
+
+_BY_NAME: dict[str, Component] = {row.name: row for row in COMPONENTS}
+
+
+def component_names() -> list[str]:
+    """Registered component names, sorted."""
+    return sorted(_BY_NAME)
+
+
+def component(name: str) -> Component:
+    """The row of `name`; unknown names are a usage error with a suggestion."""
+    row = _BY_NAME.get(name)
+    if row is None:
+        close = difflib.get_close_matches(name, component_names(), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UsageError(f"unknown component '{name}'{hint}; expected one of: {', '.join(component_names())}")
+    return row
+
+
+def get_spec(name: str) -> ComponentSpec:
+    """Import and return the `SPEC` of `name` (this imports torch), checked against its row so a
+    SPEC that disagrees with the table fails here rather than deep in a run."""
+    row = component(name)
+    spec = importlib.import_module(row.spec_module).SPEC
+    if getattr(spec, "name", None) != name:
+        raise RuntimeError(f"{row.spec_module}.SPEC is not the ComponentSpec of '{name}'")
+    own = (spec.phase, tuple(spec.upstream), spec.config_cls)
+    if own != (row.phase, row.upstream, row.config_cls):
+        raise RuntimeError(f"{row.spec_module}.SPEC (phase, upstream, config_cls) = {own} disagrees with the "
+                           f"catalog row {(row.phase, row.upstream, row.config_cls)}")
+    return spec
+
+
+def phase_of_component(name: str) -> Phase:
+    """The phase a component (or phase 5's `production` step) runs in."""
+    for phase in PHASES:
+        if name in phase.components:
+            return phase
+    raise KeyError(name)
