@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from astrobio.config import load_config
-from astrobio.kube.render.chart_values import CHART as CHART_REL, render_chart_files
+from astrobio.deploy.chart import CHART as CHART_REL, render_chart_files
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / CHART_REL
@@ -20,7 +20,7 @@ def test_generated_chart_files_match_a_fresh_render():
     for rel, text in fresh.items():
         path = ROOT / rel
         assert path.is_file() and path.read_text(encoding="utf-8") == text, \
-            f"{rel} drifted: run `python -m astrobio.kube.render.chart_values`"
+            f"{rel} drifted: run `python -m astrobio.deploy.chart`"
     for sub in ("pytorchjobs", "experiments"):  # no stale file of a removed component
         shipped = {p.relative_to(ROOT).as_posix() for p in (CHART / "files" / sub).glob("*.yaml")}
         assert shipped == {rel for rel in fresh if rel.startswith(f"{CHART_REL}/files/{sub}/")}
@@ -32,7 +32,7 @@ def test_shipped_jobs_cover_every_registered_component():
     from astrobio.catalog import component_names
 
     shipped = yaml.safe_load((CHART / "files" / "rendered-for.yaml").read_text())
-    assert shipped["components"] == component_names(), "run `python -m astrobio.kube.render.chart_values`"
+    assert shipped["components"] == component_names(), "run `python -m astrobio.deploy.chart`"
 
 
 def test_shipped_pipeline_is_the_compiled_one():
@@ -54,7 +54,7 @@ def test_chart_experiments_are_the_tuning_manifests():
 
 def test_an_experiment_the_release_could_not_run_is_refused(tmp_path):
     from astrobio.errors import UsageError
-    from astrobio.kube.render.chart_values import chart_experiments
+    from astrobio.deploy.chart import chart_experiments
 
     (tmp_path / "configs").mkdir()
     tree = yaml.safe_load((ROOT / "configs" / "tune-graph-vae.yaml").read_text())
@@ -64,7 +64,7 @@ def test_an_experiment_the_release_could_not_run_is_refused(tmp_path):
 
 
 def test_generator_writes_the_chart_files_under_out(tmp_path):
-    from astrobio.kube.render.chart_values import main
+    from astrobio.deploy.chart import main
 
     (tmp_path / "configs").mkdir()
     (tmp_path / "pipelines").mkdir()

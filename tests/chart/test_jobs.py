@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from astrobio.config import load_config
-from astrobio.kube.render.manifests import render_manifest_files
+from astrobio.deploy.manifests import render_manifest_files
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 
 from .helpers import ROOT, VALUE_SETS, all_enabled, helm, of_kind, render, render_files, rendered_for

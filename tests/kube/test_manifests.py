@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from astrobio.config import load_config
-from astrobio.kube.render.manifests import render_manifest_files, render_manifests
+from astrobio.deploy.manifests import render_manifest_files, render_manifests
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.submission.submit import submit_train
 from astrobio.kube.render.trainjob import render_trainjob

@@ -99,7 +99,7 @@ def test_without_kubernetes_validate_client_models_still_check(monkeypatch, job)
 
 def test_everything_still_renders_when_shared_is_absent(monkeypatch, tmp_path):
     from astrobio.kube import validate
-    from astrobio.kube.render.manifests import render_manifest_files
+    from astrobio.deploy.manifests import render_manifest_files
     from astrobio.kube.submission.submit import submit_train
 
     monkeypatch.setattr(validate, "default_schema_dir", lambda: tmp_path / "no-shared")

@@ -126,13 +126,13 @@ capabilities:
 
 {{/*
 What the shipped PyTorchJobs/Experiments were rendered for (files/rendered-for.yaml, written by
-`python -m astrobio.kube.render.chart_values`). They are included verbatim, so the release must agree
+`python -m astrobio.deploy.chart`). They are included verbatim, so the release must agree
 with them; otherwise the install fails here with the fix, instead of creating jobs that point at
 a service account, Secret or image the release does not provide.
 */}}
 {{- define "astrobio.checkRenderedFor" -}}
 {{- $for := .Files.Get "files/rendered-for.yaml" | fromYaml -}}
-{{- $fix := "re-render the chart files for these settings: python -m astrobio.kube.render.chart_values --config <config> --set kube.<key>=<value>" -}}
+{{- $fix := "re-render the chart files for these settings: python -m astrobio.deploy.chart --config <config> --set kube.<key>=<value>" -}}
 {{- if ne .Release.Namespace $for.namespace -}}
 {{- fail (printf "jobs/experiments: the shipped objects are for namespace %q (kube.namespace) but the release namespace is %q; install with -n %s or %s" $for.namespace .Release.Namespace $for.namespace $fix) -}}
 {{- end -}}

@@ -40,7 +40,7 @@ def render_images_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: SetOpt
 @guarded_command
 def render_manifests_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Write manifests/ (a PyTorchJob per component, Katib Experiments in manifests/katib/, Secret example, README)."""
-    from astrobio.kube.render.manifests import render_manifests
+    from astrobio.deploy.manifests import render_manifests
     from astrobio.tune.manifests import tuning_root
 
     root = out or default_root()
@@ -79,7 +79,7 @@ def render_pipeline_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: SetO
 @guarded_command
 def render_chart_cmd(out: OutOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Regenerate the Helm chart's generated files (jobs, pipeline copy, schema) from the renderers."""
-    from astrobio.kube.render.chart_values import write_chart_files
+    from astrobio.deploy.chart import write_chart_files
 
     root = out or default_root()
     source = config or default_root() / "configs" / "default.yaml"

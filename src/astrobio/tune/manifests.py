@@ -1,7 +1,7 @@
 """Generated `manifests/katib/<name>.yaml`: one Katib Experiment per shipped `configs/tune-<name>.yaml`.
 
 This is the only place shipped Experiments come from: `astrobio render manifests` writes them and
-the Helm chart copies the same files (`kube/render/chart_values.py`), and each is exactly what `astrobio
+the Helm chart copies the same files (`astrobio.deploy.chart`), and each is exactly what `astrobio
 tune --config configs/tune-<name>.yaml --backend katib --dry-run` prints for the same cluster
 settings. Those settings (`kube:` namespace, images, service account, Secret, replica layout) come
 from the render config, as for the PyTorchJobs beside them, with a tuning config's own `kube:` keys

@@ -1,6 +1,6 @@
 """Generated `manifests/`: what an ML engineer applies with kubectl, rendered from a config.
 
-`render_manifest_files` is pure (path -> text); `render_manifests` writes it: a PyTorchJob per
+Pure renderers (path -> text); `astrobio.deploy.manifests` assembles and writes them: a PyTorchJob per
 component, the Katib Experiments in their own folder `manifests/katib/` (so `kubectl apply -f
 manifests/` needs no Katib), and a README that says in which order to apply the phases. The output has no
 timestamps and sorted keys, so a test re-renders into a temporary folder and compares byte for
@@ -10,7 +10,6 @@ byte with the committed copy. The storage Secret ships as a fully commented exam
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from kubernetes.client import ApiClient, V1ObjectMeta, V1Secret
@@ -22,7 +21,7 @@ from astrobio.kube.render.naming import APP_NAME, dashed
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.catalog import PHASES
 from astrobio.kube.validate import validate_object
-from astrobio.kube.render.yamlio import commented, dump_yaml, write_files
+from astrobio.kube.render.yamlio import commented, dump_yaml
 from astrobio.catalog import component_names, get_spec
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS, SECRET_KEY_VARS
 
@@ -202,34 +201,14 @@ For a one-off job use `astrobio render job --component NAME --config FILE --set 
 """
 
 
-def render_manifest_files(cfg: AstrobioConfig, source: str = "configs/default.yaml",
-                          tuning_root: Path | None = None) -> dict[str, str]:
-    """`manifests/<file>` -> text for every registered component, the Katib Experiments of the
-    tuning configs under `tuning_root` (default: this repository) for the same cluster settings,
-    the Secret example and README. Each object is validated first."""
-    from astrobio.tune.manifests import render_tuning_manifest_files, tuning_root as default_tuning_root
-
+def render_job_files(cfg: AstrobioConfig, source: str = "configs/default.yaml") -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """`manifests/<file>` -> text of each component's PyTorchJob and the Secret example, and the
+    job objects themselves (for the README). Each object is validated first."""
     files: dict[str, str] = {}
     jobs: dict[str, dict[str, Any]] = {}
     for name in component_names():
         job = jobs[name] = render_pytorchjob(cfg, name)
         validate_object(job, require_schema=False)
         files[f"{FOLDER}/{pytorchjob_file(name)}"] = _job_header(source, cfg) + dump_yaml(job)
-    experiments = render_tuning_manifest_files(tuning_root or default_tuning_root(None), cfg.kube)
-    files.update(experiments)
     files[f"{FOLDER}/{SECRET_EXAMPLE}"] = render_secret_example(cfg)
-    files[f"{FOLDER}/README.md"] = render_readme(cfg, source, jobs, sorted(p.split("/", 2)[2] for p in experiments))
-    return files
-
-
-def render_manifests(cfg: AstrobioConfig, root: Path, source: str = "configs/default.yaml",
-                     tuning_root: Path | None = None) -> list[Path]:
-    """Write the manifests under `root/manifests/` (Experiments under `manifests/katib/`), removing
-    YAML files no longer rendered (a component no longer registered, a tuning config removed);
-    returns the paths written, sorted."""
-    files = render_manifest_files(cfg, source, tuning_root)
-    folder = Path(root) / FOLDER
-    for stale in [*folder.glob("*.yaml"), *(Path(root) / KATIB_FOLDER).glob("*.yaml")]:
-        if stale.relative_to(root).as_posix() not in files:
-            stale.unlink()
-    return write_files(root, files)
+    return files, jobs
