@@ -68,20 +68,36 @@ def test_starts_from_a_fusion_artifact(tmp_path, cache):
         build_data(cfg, 0, 1, cache)
 
 
-def test_smoke_federated_beats_local_only(tmp_path, cache):
-    """Lean set, ~25 CPU-s (400 planets, 4 observatories, 200 steps). Measured: val 0.70 vs local 0.575,
-    central 0.633; test 0.783 vs local 0.617, central 0.867. The gap to centralised training on test
-    (0.084) is NOT within 0.05 at this size: it is printed, not asserted."""
-    start = time.process_time()
-    result = train(job(tmp_path, cache, data={"n_planets": 400, "batch_size": 32},
-                       model={"latent_dim": 64, "hidden": 128, "cnn_width": 16, "dropout": 0.1},
-                       federated={"observatories": 4, "batch_size": 32, "local_steps": 5, "iid_fraction": 0.1},
-                       trainer={"max_steps": 200, "eval_every": 200, "log_every": 200, "checkpoint": {"every": 200}},
-                       eval={"baseline_steps": None}), DistEnv(), StopFlag())
+# The lean-set comparison (issue 16). Training is as before (400 planets, 40 rounds of 5 local steps);
+# the held-out sets grow from 60 to 200 planets each: at 60 one planet moved accuracy by 0.017 and val
+# and test disagreed on the gap to centralised training (val -0.07, test +0.08), so that setting could
+# not resolve a 0.05 margin. Measured (federated / local-only / centralised), data + split seed 0, 1, 2
+# with trainer seed 4, 5, 6 (the test runs the first):
+#   val   0.815 / 0.556 / 0.780    0.785 / 0.629 / 0.805    0.745 / 0.610 / 0.780
+#   test  0.745 / 0.553 / 0.750    0.770 / 0.626 / 0.765    0.770 / 0.604 / 0.785
+# Alternatives tried on val (seeds 0, 2): local_steps 2 (100 rounds, 2.5x the traffic) 0.820, 0.740;
+# FedProx mu 0.01: 0.805, 0.750; neither beats FedAvg with 5 local steps, which is kept.
+LEAN = {"data": {"n_planets": 800, "val_frac": 0.25, "test_frac": 0.25, "batch_size": 32},
+        "model": {"latent_dim": 64, "hidden": 128, "cnn_width": 16, "dropout": 0.1},
+        "federated": {"observatories": 4, "batch_size": 32, "local_steps": 5, "iid_fraction": 0.1},
+        "trainer": {"max_steps": 200, "eval_every": 200, "log_every": 200, "checkpoint": {"every": 200}},
+        "eval": {"baseline_steps": None}}
+CEILING_GAP = 0.05  # federated may trail centralised training (the ceiling) by at most this
+
+
+def test_smoke_federated_beats_local_only_and_nears_centralised(tmp_path, cache):
+    """Lean set: FedAvg over 4 non-IID observatories (40 rounds of 5 local steps) is strictly above
+    the mean local-only model by 0.05 and within CEILING_GAP of one model trained on the pooled
+    data (a ceiling: federated training sees the same planets without pooling them), on test."""
+    start, wall = time.process_time(), time.perf_counter()
+    result = train(job(tmp_path, cache, **LEAN), DistEnv(), StopFlag())
     m = result.metrics
-    print(f"galactic test_accuracy={m['test_accuracy']:.3f} local-only={m['baseline_local_test_accuracy']:.3f} "
-          f"centralised={m['baseline_central_test_accuracy']:.3f} majority={m['baseline_majority_test_accuracy']:.3f}; "
-          f"cost {time.process_time() - start:.1f} CPU-s")
-    assert m["test_accuracy"] > m["baseline_local_test_accuracy"] + 0.05, m
+    fed, local, central = (m[f"{p}test_accuracy"] for p in ("", "baseline_local_", "baseline_central_"))
+    print(f"galactic test_accuracy={fed:.3f} local-only={local:.3f} majority={m['baseline_majority_test_accuracy']:.3f}; "
+          f"ceiling (centralised)={central:.3f}, gap {central - fed:+.3f}; val {m['val_accuracy']:.3f} / "
+          f"{m['baseline_local_val_accuracy']:.3f} / {m['baseline_central_val_accuracy']:.3f}; "
+          f"cost {time.perf_counter() - wall:.1f} s wall, {time.process_time() - start:.1f} CPU-s")
+    assert fed > local + 0.05, m
+    assert fed >= central - CEILING_GAP, m
     assert m["test_accuracy"] > m["baseline_majority_test_accuracy"] + 0.3, m
     assert m["test_bytes_per_round"] > 0

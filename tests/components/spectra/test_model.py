@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from astrobio.components.spectra import task
-from astrobio.components.spectra.baseline import idw_interpolate
+from astrobio.components.spectra.baseline import idw_interpolate, k_on_validation
 from astrobio.components.spectra.data import build_data
 
 
@@ -74,3 +74,13 @@ def test_interpolation_baseline_is_exact_on_training_points_and_weights_the_near
     assert torch.allclose(idw_interpolate(cond, x, cond[:1], k=2), x[:1])
     mid = idw_interpolate(cond, x, torch.tensor([[0.5, 0.0, 0.0]]), k=2)
     assert torch.allclose(mid, torch.tensor([[2.0, 2.0]]))
+
+
+def test_k_on_validation_picks_the_neighbour_count_with_the_lowest_val_error():
+    """Between a run of training points and an outlier, k=1 copies the nearest spectrum and k=4
+    draws in the outlier: the validation targets alone decide which k wins."""
+    cond = torch.tensor([[0.0, 0, 0], [1.0, 0, 0], [2.0, 0, 0], [10.0, 0, 0]])
+    x = torch.tensor([[0.0], [1.0], [2.0], [50.0]])
+    query = torch.tensor([[5.0, 0, 0]])
+    assert k_on_validation(cond, x, query, torch.tensor([[2.0]]), choices=(1, 2, 4)) == 1
+    assert k_on_validation(cond, x, query, torch.tensor([[9.0]]), choices=(1, 2, 4)) == 4
