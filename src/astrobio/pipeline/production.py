@@ -41,7 +41,7 @@ from astrobio.store import ArtifactStore, KeyNotFound, fetch_dir, is_complete, j
 
 if TYPE_CHECKING:  # torch-free at import: KFP launcher pods import this package without torch
     from astrobio.production.options import ProductionOptions
-    from astrobio.production.registry import ModelRegistry
+    from astrobio.production.model_registry import ModelRegistry
 
 COMPONENT = "production"
 REGISTRY_FILE = "registry.json"
@@ -88,7 +88,7 @@ def _register(registry: ModelRegistry, name: str, store: ArtifactStore, uri: str
 def produce(run_id: str, upstream: Mapping[str, str], store: ArtifactStore, env: Mapping[str, str], folder: Path,
             work: Path, options: ProductionOptions, log: Callable[[str], None]) -> dict[str, Any]:
     """Register and release every upstream artifact; exports go under `folder/exports/`. The report document."""
-    from astrobio.production.registry import ModelRegistry
+    from astrobio.production.model_registry import ModelRegistry
     from astrobio.production.release import release_component
     from astrobio.production.report import machine_info
 
