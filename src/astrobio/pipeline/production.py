@@ -27,17 +27,16 @@ from astrobio.errors import RuntimeFailure
 from astrobio.phases.graph import phase_of_component
 from astrobio.pipeline.report import metrics_table_html, step_report_html
 from astrobio.pipeline.steps import (
-    METRICS_FILE,
     ArtifactLocation,
     StepResult,
     check_mode,
     check_upstream,
     locate_artifact,
     parse_upstream,
-    read_metrics,
     step_config,
 )
 from astrobio.store import ArtifactStore, KeyNotFound, fetch_dir, is_complete, join_key, open_store, publish_dir
+from astrobio.store.artifacts import METRICS_FILE, read_metrics
 
 if TYPE_CHECKING:  # torch-free at import: KFP launcher pods import this package without torch
     from astrobio.production.options import ProductionOptions
@@ -122,7 +121,7 @@ def produce(run_id: str, upstream: Mapping[str, str], store: ArtifactStore, env:
 
 def _reuse(location: ArtifactLocation, mode: str) -> tuple[StepResult, str]:
     """A complete production artifact is not redone: its stored report page is returned."""
-    result = StepResult(COMPONENT, "production", location.uri, read_metrics(location), mode, reused=True)
+    result = StepResult(COMPONENT, "production", location.uri, read_metrics(location.store, location.prefix, strict=True), mode, reused=True)
     try:
         page = location.store.get_bytes(join_key(location.prefix, "report.html")).decode("utf-8")
     except (KeyNotFound, UnicodeDecodeError):
