@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from astrobio.cli.models import models_list, models_promote, models_show
-from astrobio.production.registry import ModelRegistry
+from astrobio.production.model_registry import ModelRegistry
 from astrobio.store import open_store
 from tests.production.conftest import fake_artifact
 

@@ -12,7 +12,7 @@ from astrobio.errors import RuntimeFailure
 from astrobio.catalog import PHASES
 from astrobio.pipeline.production import run_production_step
 from astrobio.production.options import ProductionOptions
-from astrobio.production.registry import ModelRegistry
+from astrobio.production.model_registry import ModelRegistry
 from astrobio.store import open_store
 from tests.production.conftest import upstream_with_fakes
 

@@ -16,7 +16,7 @@ import typer
 from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, StoreOpt, guarded_command
 
 if TYPE_CHECKING:
-    from astrobio.production.registry import ModelRegistry
+    from astrobio.production.model_registry import ModelRegistry
 
 NameArg = Annotated[str, typer.Argument(help="model name (a component, e.g. graph_vae)")]
 VersionArg = Annotated[Optional[str], typer.Argument(
@@ -34,7 +34,7 @@ def store_uri(store: str | None, config: Path | None) -> str:
 
 def open_registry(store: str | None, config: Path | None, *, check: bool = False) -> ModelRegistry:
     """The registry in the chosen store; `check` (writes) fails fast on an unusable store."""
-    from astrobio.production.registry import ModelRegistry
+    from astrobio.production.model_registry import ModelRegistry
     from astrobio.store import open_store
 
     opened = open_store(store_uri(store, config), os.environ)

@@ -9,6 +9,7 @@ import typer
 
 from astrobio.cli.options import ApiOpt, ComponentOpt, ConfigOpt, OutOpt, SetOpt, guarded_command, load
 from astrobio.checkout import default_root
+from astrobio.console import to_stderr
 from astrobio.errors import RuntimeFailure, UsageError
 
 
@@ -56,11 +57,11 @@ def render_job_cmd(component: ComponentOpt, api: ApiOpt = "pytorchjob", config: 
     from astrobio.kube.render.pytorchjob import render_pytorchjob
     from astrobio.kube.render.trainjob import render_trainjob
     from astrobio.kube.render.yamlio import dump_yaml
-    from astrobio.kube.validate import validate_object
+    from astrobio.kube.validate import validate_or_note
 
     render = render_pytorchjob if check_api(api) == "pytorchjob" else render_trainjob
     obj = render(load(config, set_), component, run_id=run_id)
-    validate_object(obj, require_schema=False)
+    validate_or_note(obj, to_stderr)
     typer.echo(dump_yaml(obj), nl=False)
 
 

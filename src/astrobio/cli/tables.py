@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from astrobio.heldout import baseline_rows
+
 
 def metrics_table(title: str, metrics: dict[str, float]) -> Table:
     """Held-out metrics next to each baseline, one row per metric."""
-    from astrobio.trainer.card import baseline_rows  # keeps torch out of light commands' start-up
-
     rows = baseline_rows(metrics)
     names = sorted({b for _, _, base in rows for b in base})
     table = Table(title=title)

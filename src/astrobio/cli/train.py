@@ -14,6 +14,7 @@ import typer
 from astrobio.cli.local_launch import install_stop_handler, launch_torchrun, strip_option
 from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, guarded_command
 from astrobio.cli.tables import metrics_table, print_table
+from astrobio.console import to_stderr
 from astrobio.errors import UsageError
 
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="working folder (default: <run.output_root>/<run_id>/<component>)")]
@@ -113,8 +114,7 @@ def train_here(cfg: Any, spec: Any, env: Any, store: Any, prefix: str, out: Path
     with capture_tail() as tail:
         try:
             section = resolve_inputs(section, spec, store, run_id, out)
-            local = localize_section(section, f"components.{component}", os.environ, out / "inputs" / "s3",
-                                     lambda line: print(line, file=sys.stderr, flush=True))
+            local = localize_section(section, f"components.{component}", os.environ, out / "inputs" / "s3", to_stderr)
             job = TrainJob(spec=spec, cfg=local, seed=cfg.run.seed, output_dir=out, run_id=run_id,
                            config_hash=config_hash(section), publish=publisher(store, prefix, out),
                            mirror=checkpoint_mirror(store, prefix, section.trainer.checkpoint.keep_last))

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 import yaml
 
 from astrobio.config import AstrobioConfig
-from astrobio.kube.checks.check import Check
-from astrobio.kube.checks.probe import ProbeError, _reason
+from astrobio.kube.checks.check import Check, existing_or_check
+from astrobio.kube.checks.probe import ProbeError, _reason, ask_api
 
 LAUNCHER_CONFIGMAP = "kfp-launcher"
 RUNNERS = ("default-editor", "pipeline-runner")
@@ -54,24 +54,12 @@ class KfpKubeProbe:
         api = client.ApiClient(configuration)
         self._core, self._authz, self._timeout = client.CoreV1Api(api), client.AuthorizationV1Api(api), timeout_s
 
-    def _ask(self, call: Callable[[], Any]) -> Any:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            return call()
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise ProbeError(_reason(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - network errors of any kind: one line
-            raise ProbeError(_reason(exc)) from None
-
     def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
-        found = self._ask(lambda: self._core.read_namespaced_config_map(name, namespace, _request_timeout=self._timeout))
+        found = ask_api(lambda: self._core.read_namespaced_config_map(name, namespace, _request_timeout=self._timeout))
         return None if found is None else dict(found.data or {})
 
     def service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
-        found = self._ask(lambda: self._core.read_namespaced_service_account(name, namespace, _request_timeout=self._timeout))
+        found = ask_api(lambda: self._core.read_namespaced_service_account(name, namespace, _request_timeout=self._timeout))
         return None if found is None else {"automount": found.automount_service_account_token}
 
     def allowed(self, namespace: str, user: str, group: str, resource: str, verb: str, name: str | None) -> bool:
@@ -81,19 +69,17 @@ class KfpKubeProbe:
         review = client.V1LocalSubjectAccessReview(
             metadata=client.V1ObjectMeta(namespace=namespace),
             spec=client.V1SubjectAccessReviewSpec(user=user, resource_attributes=attrs))
-        answer = self._ask(lambda: self._authz.create_namespaced_local_subject_access_review(
+        answer = ask_api(lambda: self._authz.create_namespaced_local_subject_access_review(
             namespace, review, _request_timeout=self._timeout))
         return bool(answer is not None and answer.status.allowed)
 
 
 def launcher_config_check(namespace: str, storage_secret: str, probe: KfpProbe) -> Check:
     fix = f"helm install the astrobio chart in {namespace} (kfpLauncher.create=true), or add its providers.s3 to {LAUNCHER_CONFIGMAP}"
-    try:
-        data = probe.config_map(namespace, LAUNCHER_CONFIGMAP)
-    except ProbeError as exc:
-        return Check("kfp-launcher", "warn", f"could not check: {exc}", fix)
-    if data is None:
-        return Check("kfp-launcher", "fail", f"{namespace}/{LAUNCHER_CONFIGMAP} does not exist", fix)
+    data = existing_or_check("kfp-launcher", lambda: probe.config_map(namespace, LAUNCHER_CONFIGMAP),
+                             f"{namespace}/{LAUNCHER_CONFIGMAP}", fix)
+    if isinstance(data, Check):
+        return data
     try:
         providers = yaml.safe_load(data.get("providers") or "{}") or {}
         s3 = (providers.get("s3") or {}).get("default") or {}

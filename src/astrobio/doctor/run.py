@@ -3,11 +3,11 @@
 Each check gives one line: pass/fail/warn/skip, what was found, and the fix. Local checks (Python,
 torch, torchrun, artifact store) always run; cluster checks (credentials, API server, Training
 Operator, CRDs, namespace with its Pod Security level and Katib label, service account, RBAC,
-storage Secret; see doctor_cluster) run when a kubeconfig or in-cluster account exists
+storage Secret; see kube.checks.cluster) run when a kubeconfig or in-cluster account exists
 and are reported as skipped otherwise; the KFP endpoint is checked when one is given. Checks
 return data; `render_report` turns them into text, so both are testable without a cluster.
 Reliability and security checks of this machine (secrets in the config file, disk space, the
-output folder's checkpoints, the last vulnerability audit) live in `doctor_local`.
+output folder's checkpoints, the last vulnerability audit) live in `doctor.local`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +242,14 @@ def validate_object(obj: dict[str, Any], schema_dir: Path | None = None, version
     if errors:
         name = obj.get("metadata", {}).get("name", "?") if isinstance(obj.get("metadata"), dict) else "?"
         raise ManifestInvalid(f"{obj.get('kind', 'object')} {name}", errors)
+
+
+def validate_or_note(obj: dict[str, Any], note: Callable[[str], None]) -> None:
+    """`validate_object`; when the upstream schema folder is missing, say so through `note` and run
+    the checks that need no upstream file (a command that prints or submits one object never
+    claims a schema check it did not make)."""
+    try:
+        validate_object(obj)
+    except SchemaUnavailable as exc:
+        note(f"note: {exc}; checking the pod template only")
+        validate_object(obj, require_schema=False)

@@ -29,7 +29,8 @@ from astrobio.pipeline.kfp_components import kfp_component_name
 from astrobio.pipeline.step_logs import log_path, tail
 from astrobio.report.build import REPORT_FILE, write_report
 from astrobio.report.summary import summary_rows
-from astrobio.store import KeyNotFound, artifact_prefix, is_complete, join_key, open_store
+from astrobio.store import artifact_prefix, is_complete, open_store
+from astrobio.store.artifacts import read_metrics
 from astrobio.trainer.atomic import write_text_atomic
 
 RUN_FILE = "run.json"
@@ -55,13 +56,6 @@ class PhaseSummary:
     seconds: float | None = None
 
 
-def read_metrics(store: Any, prefix: str) -> dict[str, float]:
-    try:
-        return json.loads(store.get_bytes(join_key(prefix, "metrics.json")))
-    except (KeyNotFound, ValueError):
-        return {}
-
-
 def summarise(cfg: AstrobioConfig, env: dict[str, str], last: int, task_seconds: dict[str, float]) -> list[PhaseSummary]:
     """Per phase: which artifacts are complete in the store, their metrics, and the steps' wall time.
 
@@ -82,7 +76,7 @@ def summarise(cfg: AstrobioConfig, env: dict[str, str], last: int, task_seconds:
             seconds = task_seconds.get("production" if name == "production" else f"train-{name.replace('_', '-')}")
             summary.seconds = round((summary.seconds or 0.0) + (seconds or 0.0), 2)
             summary.components[name] = {"artifact": f"{store.uri.rstrip('/')}/{prefix}", "complete": done,
-                                        "metrics": read_metrics(store, prefix) if done else {}, "seconds": seconds}
+                                        "metrics": read_metrics(store, prefix, strict=False) if done else {}, "seconds": seconds}
         if broken:
             summary.status = "not_started"
         elif not all(c["complete"] for c in summary.components.values()):
@@ -145,7 +139,7 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
     run_id = cfg.run.effective_run_id
 
     def metrics_of(name: str) -> dict[str, Any]:
-        return read_metrics(store, artifact_prefix(run_id, phase_of_component(name).name, name))
+        return read_metrics(store, artifact_prefix(run_id, phase_of_component(name).name, name), strict=False)
 
     watcher = RunWatcher(run_dir, log_dir, _totals(cfg, last), metrics_of, stream,
                          stream.isatty() if live is None else live)

@@ -13,7 +13,7 @@ only waits for its PyTorchJob, whose pods carry the GPUs, node selector and tole
 `local` trains inside the step pod and is meant for kfp.local, which ignores resources).
 
 Store and pipeline root: the compiled pipeline always defaults to an `s3://` store
-(`kube.config.cluster_store_uri`: `kube.store_uri`, else the config's store when it is s3://, else
+(`config.kube.cluster_store_uri`: `kube.store_uri`, else the config's store when it is s3://, else
 `s3://astrobio/artifacts`, the chart's default bucket and prefix — the same store the jobs write to), and KFP's own artifacts (metrics, HTML) go to `<store>/kfp`. We keep the `s3://` scheme
 rather than KFP's `minio://`: `minio://` always means "the MinIO that KFP ships, with KFP's own
 credentials" (kubeflow/pipelines backend/src/v2/config/env.go), whereas `s3://` honours the

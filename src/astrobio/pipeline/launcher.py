@@ -26,10 +26,10 @@ from astrobio.pipeline.steps import (
     check_upstream,
     locate_artifact,
     parse_upstream,
-    read_metrics,
     step_config,
 )
 from astrobio.store import is_complete
+from astrobio.store.artifacts import read_metrics
 
 TRAIN_COMMAND_ENV = "ASTROBIO_TRAIN_COMMAND"
 """Replaces `python -m astrobio train` in local mode (shell-quoted words). `--component NAME
@@ -100,7 +100,7 @@ def run_train_step(
         location.store.check()
         if is_complete(location.store, location.prefix):
             log(f"{component}: {location.uri} is already complete; reusing it (new run id to retrain)")
-            return StepResult(component, phase.name, location.uri, read_metrics(location), mode, reused=True)
+            return StepResult(component, phase.name, location.uri, read_metrics(location.store, location.prefix, strict=True), mode, reused=True)
         check_upstream(upstream_uris, env)
         if mode == "local":
             details = run_local_train(component, config_path, env, log)
@@ -110,7 +110,7 @@ def run_train_step(
             details = launch_pytorchjob(cfg, component, env=env, training_client=training_client, log=log)
     if not is_complete(location.store, location.prefix):
         raise RuntimeFailure(f"{component}: training finished but {location.uri} has no COMPLETE marker")
-    return StepResult(component, phase.name, location.uri, read_metrics(location), mode, details=details)
+    return StepResult(component, phase.name, location.uri, read_metrics(location.store, location.prefix, strict=True), mode, details=details)
 
 
 def report_failure_and_exit(error: Exception, stream: Any = None) -> None:

@@ -27,21 +27,20 @@ from astrobio.errors import RuntimeFailure
 from astrobio.catalog import phase_of_component
 from astrobio.pipeline.report import metrics_table_html, step_report_html
 from astrobio.pipeline.steps import (
-    METRICS_FILE,
     ArtifactLocation,
     StepResult,
     check_mode,
     check_upstream,
     locate_artifact,
     parse_upstream,
-    read_metrics,
     step_config,
 )
 from astrobio.store import ArtifactStore, KeyNotFound, fetch_dir, is_complete, join_key, open_store, publish_dir
+from astrobio.store.artifacts import METRICS_FILE, read_metrics
 
 if TYPE_CHECKING:  # torch-free at import: KFP launcher pods import this package without torch
     from astrobio.production.options import ProductionOptions
-    from astrobio.production.registry import ModelRegistry
+    from astrobio.production.model_registry import ModelRegistry
 
 COMPONENT = "production"
 REGISTRY_FILE = "registry.json"
@@ -88,7 +87,7 @@ def _register(registry: ModelRegistry, name: str, store: ArtifactStore, uri: str
 def produce(run_id: str, upstream: Mapping[str, str], store: ArtifactStore, env: Mapping[str, str], folder: Path,
             work: Path, options: ProductionOptions, log: Callable[[str], None]) -> dict[str, Any]:
     """Register and release every upstream artifact; exports go under `folder/exports/`. The report document."""
-    from astrobio.production.registry import ModelRegistry
+    from astrobio.production.model_registry import ModelRegistry
     from astrobio.production.release import release_component
     from astrobio.production.report import machine_info
 
@@ -122,7 +121,7 @@ def produce(run_id: str, upstream: Mapping[str, str], store: ArtifactStore, env:
 
 def _reuse(location: ArtifactLocation, mode: str) -> tuple[StepResult, str]:
     """A complete production artifact is not redone: its stored report page is returned."""
-    result = StepResult(COMPONENT, "production", location.uri, read_metrics(location), mode, reused=True)
+    result = StepResult(COMPONENT, "production", location.uri, read_metrics(location.store, location.prefix, strict=True), mode, reused=True)
     try:
         page = location.store.get_bytes(join_key(location.prefix, "report.html")).decode("utf-8")
     except (KeyNotFound, UnicodeDecodeError):

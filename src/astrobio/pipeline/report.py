@@ -1,9 +1,8 @@
 """What a step shows in the KFP UI: a Metrics artifact and an HTML table of metrics vs baselines.
 
-Pure functions of a `StepResult`, so the report is tested without KFP. The grouping of
-`<split>_<metric>` with `baseline_<name>_<split>_<metric>` mirrors `trainer.card.baseline_rows`;
-it is repeated here because importing `astrobio.trainer` pulls in torch, which a launcher pod
-waiting on a PyTorchJob does not need.
+Pure functions of a `StepResult`, so the report is tested without KFP; metrics are grouped with
+their baselines by `astrobio.heldout` (torch-free: a launcher pod waiting on a PyTorchJob does not
+need the trainer).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from astrobio.heldout import baseline_rows
 from astrobio.pipeline.steps import StepResult
 
 
@@ -37,20 +37,6 @@ def log_metrics(sink: MetricsSink, metrics: Mapping[str, Any]) -> None:
         sink.log_metric(name, value)
 
 
-def baseline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
-    """(metric, model value, {baseline name: value}) for every non-baseline metric, sorted by metric."""
-    rows = []
-    for name in sorted(metrics):
-        if name.startswith("baseline_"):
-            continue
-        marker = f"_{name}"
-        baselines = {key[len("baseline_"): -len(marker)]: value for key, value in metrics.items()
-                     if key.startswith("baseline_") and key.endswith(marker)
-                     and len(key) > len("baseline_") + len(marker)}
-        rows.append((name, metrics[name], baselines))
-    return rows
-
-
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}" if math.isfinite(value) else html.escape(str(value))
@@ -59,7 +45,7 @@ def _cell(value: Any) -> str:
 
 def metrics_table_html(metrics: Mapping[str, Any]) -> str:
     """An HTML table: one row per held-out metric, one column per baseline."""
-    rows = baseline_rows(metrics)
+    rows = baseline_rows(dict(sorted(metrics.items())))
     if not rows:
         return "<p>No metrics were recorded.</p>"
     names = sorted({b for _, _, base in rows for b in base})

@@ -18,13 +18,10 @@ import yaml
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.catalog import PHASES, phase_of_component
-from astrobio.store import ArtifactStore, KeyNotFound, artifact_prefix, is_complete, join_key, open_store
+from astrobio.store import ArtifactStore, artifact_prefix, is_complete, open_store
 
 MODES = ("kubeflow", "local")
 """kubeflow: the step creates a PyTorchJob and waits; local: it trains in a subprocess of the pod/host."""
-
-METRICS_FILE = "metrics.json"
-
 
 @dataclass(frozen=True)
 class StepResult:
@@ -111,18 +108,3 @@ def locate_artifact(cfg: AstrobioConfig, component: str, env: Mapping[str, str])
     store = open_store(cfg.store.uri, env)
     prefix = artifact_prefix(cfg.run.effective_run_id, phase_of_component(component).name, component)
     return ArtifactLocation(store, prefix, f"{store.uri.rstrip('/')}/{prefix}")
-
-
-def read_metrics(location: ArtifactLocation) -> dict[str, Any]:
-    """The artifact's metrics.json (held-out metrics and baselines); {} if it has none."""
-    try:
-        raw = location.store.get_bytes(join_key(location.prefix, METRICS_FILE))
-    except KeyNotFound:
-        return {}
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RuntimeFailure(f"{location.uri}/{METRICS_FILE} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise RuntimeFailure(f"{location.uri}/{METRICS_FILE} is not a JSON object")
-    return data

@@ -7,7 +7,6 @@ output artifact, so the KFP UI shows the same figures as the local report.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +17,8 @@ from astrobio.report.collect import ArtifactFiles, figure_dir, read_artifact
 from astrobio.report.figures import baseline_figure, curves_figure, dag_figure, to_svg
 from astrobio.report.page import ComponentPart, render_page
 from astrobio.report.summary import baselines_of, headline, summary_row, summary_rows
-from astrobio.store import artifact_prefix, is_complete, join_key, open_store
+from astrobio.store import artifact_prefix, is_complete, open_store
+from astrobio.store.artifacts import read_metrics
 from astrobio.store.atomic import atomic_write_bytes
 
 REPORT_FILE = "report.html"
@@ -97,8 +97,7 @@ def run_from_store(store_uri: str, run_id: str, env: Mapping[str, str]) -> dict[
         for name in phase.components:
             prefix = artifact_prefix(run_id, phase.name, name)
             done = is_complete(store, prefix)
-            metrics = json.loads(store.get_bytes(join_key(prefix, "metrics.json"))) if done and store.exists(
-                join_key(prefix, "metrics.json")) else {}
+            metrics = read_metrics(store, prefix, strict=True) if done else {}
             components[name] = {"artifact": f"{store.uri.rstrip('/')}/{prefix}", "complete": done,
                                 "metrics": metrics, "seconds": None}
         status = "not_started" if broken else "complete" if all(c["complete"] for c in components.values()) else "failed"

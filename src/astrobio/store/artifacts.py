@@ -22,6 +22,7 @@ from astrobio.store.keys import join_key, validate_key, validate_prefix
 MANIFEST = "MANIFEST.json"
 COMPLETE = "COMPLETE"
 MANIFEST_VERSION = 1
+METRICS_FILE = "metrics.json"
 RESERVED = frozenset({MANIFEST, COMPLETE})
 
 
@@ -146,3 +147,28 @@ def fetch_dir(store: ArtifactStore, prefix: str, local_dir: Path) -> dict[str, A
                 f"{entry['sha256']} ({entry['size']} bytes), got {digest} ({size} bytes)"
             )
     return manifest
+
+
+def read_metrics(store: ArtifactStore, prefix: str, *, strict: bool) -> dict[str, Any]:
+    """The artifact's metrics.json (held-out metrics and baselines); {} if it has none.
+
+    A file that is not a JSON object is the caller's policy: `strict` raises RuntimeFailure naming
+    it (a pipeline step or report that records these numbers must not record nothing in silence);
+    not strict gives {} (live progress and a run's summary show what they can and go on).
+    """
+    key = join_key(prefix, METRICS_FILE)
+    try:
+        raw = store.get_bytes(key)
+    except KeyNotFound:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        if strict:
+            raise RuntimeFailure(f"{store.describe(key)} is not valid JSON: {exc}") from None
+        return {}
+    if not isinstance(data, dict):
+        if strict:
+            raise RuntimeFailure(f"{store.describe(key)} is not a JSON object")
+        return {}
+    return data

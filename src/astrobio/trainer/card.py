@@ -6,6 +6,8 @@ import importlib.metadata
 import platform
 from typing import Any
 
+from astrobio.heldout import baseline_rows
+
 VERSIONED_PACKAGES = ("astrobio", "torch", "torch-geometric", "numpy", "pydantic", "safetensors")
 
 
@@ -17,19 +19,6 @@ def package_versions(names: tuple[str, ...] = VERSIONED_PACKAGES) -> dict[str, s
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def baseline_rows(metrics: dict[str, float]) -> list[tuple[str, float, dict[str, float]]]:
-    """Group `<split>_<m>` with every `baseline_<b>_<split>_<m>`: (metric, model value, {b: value})."""
-    rows = []
-    for name, value in metrics.items():
-        if name.startswith("baseline_"):
-            continue
-        marker = f"_{name}"
-        baselines = {k[len("baseline_"): -len(marker)]: v for k, v in metrics.items()
-                     if k.startswith("baseline_") and k.endswith(marker) and len(k) > len("baseline_") + len(marker)}
-        rows.append((name, value, baselines))
-    return rows
 
 
 def build_card(*, component: str, phase: str, description: str, run_id: str, config_hash: str,

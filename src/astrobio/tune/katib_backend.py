@@ -20,11 +20,11 @@ import copy
 import json
 import re
 import shlex
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from astrobio.console import to_stderr
 from astrobio.sections import DownstreamConfig
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.kube.render.naming import standard_labels
@@ -51,17 +51,13 @@ _PLACEHOLDER = re.compile(r"\$\{trialParameters\.([^}]*)\}")
 Note = Callable[[str], None]
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def experiment_name(tc: TuneConfig) -> str:
     """A DNS label short enough for Katib's trial names (`<experiment>-<8 chars>`) and their pods."""
     folded = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]+", "-", tc.study_name.lower())).strip("-")
     return (folded[:40].rstrip("-") or "astrobio-tune")
 
 
-def check_metric_names(tc: TuneConfig, note: Note = _stderr) -> None:
+def check_metric_names(tc: TuneConfig, note: Note = to_stderr) -> None:
     """UsageError unless the objective and additional metrics are names the component prints."""
     declared = declared_metrics(tc.cfg, tc.tune.component)
     wanted = [tc.tune.objective.metric, *tc.tune.objective.additional_metrics]
@@ -209,7 +205,7 @@ def experiment_errors(obj: dict[str, Any], tc: TuneConfig, schema_dir: Path | No
     return errors
 
 
-def validated_experiment(tc: TuneConfig, schema_dir: Path | None = None, note: Note = _stderr) -> dict[str, Any]:
+def validated_experiment(tc: TuneConfig, schema_dir: Path | None = None, note: Note = to_stderr) -> dict[str, Any]:
     """Render and check; without the schema folder only the checks that need no upstream file run."""
     check_metric_names(tc, note)
     if not per_trial_run_id(tc):
@@ -227,7 +223,7 @@ def validated_experiment(tc: TuneConfig, schema_dir: Path | None = None, note: N
 
 
 def submit_experiment(tc: TuneConfig, dry_run: bool, *, env: Mapping[str, str], kubeconfig: Path | None = None,
-                      note: Note = _stderr) -> str:
+                      note: Note = to_stderr) -> str:
     """Dry run: the exact YAML. Otherwise create the Experiment with KatibClient and say how to watch it.
     Credentials are loaded first (no cluster contact), so a machine without any fails at once."""
     from astrobio.kube.cluster import load_cluster_access

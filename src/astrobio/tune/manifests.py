@@ -14,13 +14,13 @@ bytes. A tuning config whose component is not registered is skipped with a note.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from astrobio.console import to_stderr
 from astrobio.config.errors import format_validation_error
 from astrobio.config.load import read_yaml
 from astrobio.config.overrides import deep_merge
@@ -34,10 +34,6 @@ from astrobio.tune.load import TuneConfig, load_tune_config
 FOLDER = "manifests/katib"
 PREFIX = "tune-"
 Note = Callable[[str], None]
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def experiment_key(config: Path) -> str:
@@ -75,7 +71,7 @@ def for_cluster(tc: TuneConfig, kube: KubeSection, own_kube: dict[str, Any]) -> 
 
 
 def rendered_experiments(root: Path, kube: KubeSection | None = None,
-                         note: Note = _stderr) -> dict[Path, dict[str, Any]]:
+                         note: Note = to_stderr) -> dict[Path, dict[str, Any]]:
     """Tuning config -> its validated Experiment, for every config whose component is registered."""
     out: dict[Path, dict[str, Any]] = {}
     for config in tuning_configs(root):
@@ -92,7 +88,7 @@ def rendered_experiments(root: Path, kube: KubeSection | None = None,
 
 
 def render_tuning_manifest_files(root: Path, kube: KubeSection | None = None,
-                                 note: Note = _stderr) -> dict[str, str]:
+                                 note: Note = to_stderr) -> dict[str, str]:
     """`manifests/katib/<name>.yaml` -> text, for every tuning config under `root/configs`."""
     files: dict[str, str] = {}
     for config, obj in rendered_experiments(root, kube, note).items():
@@ -105,7 +101,7 @@ def render_tuning_manifest_files(root: Path, kube: KubeSection | None = None,
     return files
 
 
-def render_tuning_manifests(root: Path, kube: KubeSection | None = None, note: Note = _stderr,
+def render_tuning_manifests(root: Path, kube: KubeSection | None = None, note: Note = to_stderr,
                             out: Path | None = None) -> list[Path]:
     """Write the Experiments of `root/configs/tune-*.yaml` under `out` (default `root`), removing
     files whose config is gone; returns the paths written, sorted."""

@@ -23,6 +23,7 @@ from typing import Any
 import optuna
 import yaml
 
+from astrobio.console import to_stderr
 from astrobio.sections import DownstreamConfig
 from astrobio.errors import UsageError
 from astrobio.tune.load import TuneConfig, trial_tree, validate_tree
@@ -35,10 +36,6 @@ Told = Callable[[str, "float | None"], None]
 """Hears each trial outcome as it is recorded: (complete | pruned | failed, objective or None)."""
 BASE_FILE = "trial-base.yaml"
 BEST_FILE = "best.yaml"
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -252,7 +249,7 @@ def write_best_yaml(tc: TuneConfig, trial: Any, output: Path) -> Path:
     return path
 
 
-def run_study(tc: TuneConfig, output: Path | None = None, *, python: str = sys.executable, note: Note = _stderr,
+def run_study(tc: TuneConfig, output: Path | None = None, *, python: str = sys.executable, note: Note = to_stderr,
               env: Mapping[str, str] | None = None, poll_s: float = 0.2, grace_s: float = 15.0,
               told: Told | None = None) -> StudyResult:
     """Run (or continue) the study of `tc`; returns where its outputs are and its best trial."""

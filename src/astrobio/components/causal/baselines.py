@@ -110,8 +110,3 @@ def pc_algorithm(x: np.ndarray, alpha: float = 0.01, max_cond: int | None = 3,
     if required is not None:
         skeleton |= required | required.T
     return orient(skeleton, sepset, allowed)
-
-
-def empty_graph(d: int) -> np.ndarray:
-    """The trivial baseline: on sparse truths its SHD (= number of true edges) is hard to beat by much."""
-    return np.zeros((d, d), dtype=bool)

@@ -24,6 +24,7 @@ from astrobio.components.datacube.config import (
 )
 from astrobio.components.npz_input import read_npz
 from astrobio.errors import UsageError
+from astrobio.store.artifacts import sha256_file
 from astrobio.trainer.progress import track_data
 
 CHUNK = 256  # planets per clero call: bounds peak memory (clero materialises all 53 fields)
@@ -168,5 +169,4 @@ def load_user_file(path_str: str) -> Cube:
     names = [str(c) for c in arrays["channels"]] if "channels" in arrays else [f"channel_{c}" for c in range(fields.shape[1])]
     if len(names) != fields.shape[1]:
         raise UsageError(f"{where}: `channels` names {len(names)} channels, `fields` has {fields.shape[1]}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Cube(params, fields, names, {"source": "file", "file": str(path), "sha256": digest})
+    return Cube(params, fields, names, {"source": "file", "file": str(path), "sha256": sha256_file(path)})

@@ -14,7 +14,6 @@ weights), so a downstream phase rebuilds them from `spec` dicts alone, without t
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from astrobio.errors import UsageError
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from astrobio.store.artifacts import sha256_file
 
 
 def read_artifact(where: str, folder: str, config_cls: type) -> tuple[Any, dict[str, torch.Tensor], dict[str, Any], str]:

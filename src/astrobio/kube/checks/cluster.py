@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from astrobio.config import AstrobioConfig
-from astrobio.kube.checks.check import Check
+from astrobio.kube.checks.check import Check, existing_or_check, probe_or_warn
 from astrobio.kube.checks.probe import ClusterProbe, ProbeError
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, SECRET_KEY_VARS
 
@@ -65,14 +65,6 @@ ACCESS: tuple[Access, ...] = (
 )
 
 
-def _ask(name: str, question: Callable[[], object], fix: str) -> object | Check:
-    """The probe's answer, or a `warn` Check saying it could not be asked."""
-    try:
-        return question()
-    except ProbeError as exc:
-        return Check(name, "warn", f"could not check: {exc}", fix)
-
-
 def restricted_safe(cfg: AstrobioConfig) -> bool:
     """False when the operator would inject a non-compliant init container (Master beside Workers)."""
     kube = cfg.kube
@@ -104,7 +96,7 @@ def katib_label_check(cfg: AstrobioConfig, labels: dict[str, str]) -> Check:
 def namespace_checks(cfg: AstrobioConfig, probe: ClusterProbe) -> list[Check]:
     """namespace, pod-security, katib-metrics (the last two only when the namespace exists)."""
     ns = cfg.kube.namespace
-    labels = _ask("namespace", lambda: probe.namespace_labels(ns), f"kubectl create namespace {ns}")
+    labels = probe_or_warn("namespace", lambda: probe.namespace_labels(ns), f"kubectl create namespace {ns}")
     if isinstance(labels, Check):
         return [labels]
     if labels is None:
@@ -119,7 +111,7 @@ def katib_security_check(probe: ClusterProbe) -> Check:
     """In a `restricted` namespace: does Katib give its collector sidecar a securityContext?"""
     fix = ("set init.controller.injectSecurityContext: true in ConfigMap kubeflow/katib-config (katib-config.yaml) "
            "and restart katib-controller")
-    inject = _ask("katib-security", probe.katib_injects_security_context, fix)
+    inject = probe_or_warn("katib-security", probe.katib_injects_security_context, fix)
     if isinstance(inject, Check):
         return inject
     if inject is None:
@@ -133,7 +125,7 @@ def katib_security_check(probe: ClusterProbe) -> Check:
 
 def operator_check(probe: ClusterProbe) -> Check:
     crd, version = PYTORCHJOB_CRD
-    served = _ask("training-operator", lambda: probe.crd_served(crd, version), OPERATOR_INSTALL)
+    served = probe_or_warn("training-operator", lambda: probe.crd_served(crd, version), OPERATOR_INSTALL)
     if isinstance(served, Check):
         return served
     if served is None:
@@ -141,7 +133,7 @@ def operator_check(probe: ClusterProbe) -> Check:
     if not served:
         return Check("training-operator", "fail", f"CRD {crd} does not serve {version} (or is not Established)",
                      OPERATOR_INSTALL)
-    where = _ask("training-operator", probe.operator_presence, OPERATOR_INSTALL)
+    where = probe_or_warn("training-operator", probe.operator_presence, OPERATOR_INSTALL)
     if isinstance(where, Check):
         return Check("training-operator", "warn", f"CRD {crd} serves {version}; operator {where.detail}", where.fix)
     if where is None:
@@ -156,7 +148,7 @@ def rbac_check(cfg: AstrobioConfig, probe: ClusterProbe) -> Check:
     ns, sa = cfg.kube.namespace, cfg.kube.service_account
     denied: list[Access] = []
     for access in ACCESS:
-        allowed = _ask("rbac", lambda a=access: probe.can_i(a.verb, a.group, a.resource, ns, a.subresource), "")
+        allowed = probe_or_warn("rbac", lambda a=access: probe.can_i(a.verb, a.group, a.resource, ns, a.subresource), "")
         if isinstance(allowed, Check):
             return Check("rbac", "warn", f"could not ask (SelfSubjectAccessReview): {allowed.detail}",
                          "check the kubeconfig's user can create selfsubjectaccessreviews")
@@ -183,12 +175,11 @@ def cluster_checks(cfg: AstrobioConfig, probe: ClusterProbe) -> list[Check]:
     checks = [Check("api-server", "pass", f"Kubernetes {version}")]
 
     def ask(name: str, question: Callable[[], bool], ok: str, missing: str, fix: str, required: bool = True) -> None:
-        try:
-            found = question()
-        except ProbeError as exc:
-            checks.append(Check(name, "warn", f"could not check: {exc}", fix))
-            return
-        checks.append(Check(name, "pass", ok) if found else Check(name, "fail" if required else "warn", missing, fix))
+        found = probe_or_warn(name, question, fix)
+        if isinstance(found, Check):
+            checks.append(found)
+        else:
+            checks.append(Check(name, "pass", ok) if found else Check(name, "fail" if required else "warn", missing, fix))
 
     checks.append(operator_check(probe))
     for crd, required, fix in CRDS:
@@ -206,13 +197,10 @@ def secret_check(cfg: AstrobioConfig, probe: ClusterProbe) -> Check:
     ns, name = cfg.kube.namespace, cfg.kube.storage_secret
     fix = (f"kubectl -n {ns} create secret generic {name} "
            + " ".join(f"--from-literal={k}=..." for k in SECRET_KEYS))
-    try:
-        keys = probe.secret_keys(ns, name)
-    except ProbeError as exc:
-        return Check("storage-secret", "warn", f"could not check: {exc}", fix)
     # every cluster pod writes to the s3:// cluster store (kube.store_uri), so the Secret is always needed
-    if keys is None:
-        return Check("storage-secret", "fail", f"{ns}/{name} does not exist", fix)
+    keys = existing_or_check("storage-secret", lambda: probe.secret_keys(ns, name), f"{ns}/{name}", fix)
+    if isinstance(keys, Check):
+        return keys
     missing = [k for k in SECRET_KEYS if k not in keys]
     if missing:
         return Check("storage-secret", "fail", f"{ns}/{name} lacks {', '.join(missing)}", fix)

@@ -8,6 +8,7 @@ fake answers it in tests. Every method returns an answer or raises ProbeError wi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -54,6 +55,21 @@ def _reason(exc: Exception) -> str:
     return f"{status} {text}" if status else text
 
 
+def ask_api(call: Callable[[], Any], missing_ok: bool = True) -> Any:
+    """One kubernetes client call: its answer, None for a 404 when `missing_ok`, else ProbeError
+    with one line (every probe of doctor and submit asks through here)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return call()
+    except ApiException as exc:
+        if exc.status == 404 and missing_ok:
+            return None
+        raise ProbeError(_reason(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - network errors of any kind: one line
+        raise ProbeError(_reason(exc)) from None
+
+
 OPERATOR_WEBHOOK = "validator.training-operator.kubeflow.org"
 OPERATOR_DEPLOYMENT = ("kubeflow", "training-operator")
 KATIB_CONFIG = ("kubeflow", "katib-config", "katib-config.yaml")
@@ -77,41 +93,29 @@ class KubeProbe:
         self._authz = client.AuthorizationV1Api(api)
         self._timeout = timeout_s
 
-    def _ask(self, call: Any, missing_ok: bool = True) -> Any:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            return call()
-        except ApiException as exc:
-            if exc.status == 404 and missing_ok:
-                return None
-            raise ProbeError(_reason(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - network errors of any kind: one line
-            raise ProbeError(_reason(exc)) from None
-
     def server_version(self) -> str:
-        info = self._ask(lambda: self._version.get_code(_request_timeout=self._timeout), missing_ok=False)
+        info = ask_api(lambda: self._version.get_code(_request_timeout=self._timeout), missing_ok=False)
         return str(getattr(info, "git_version", "?"))
 
     def crd_exists(self, name: str) -> bool:
-        return self._ask(lambda: self._ext.read_custom_resource_definition(name, _request_timeout=self._timeout)) is not None
+        return ask_api(lambda: self._ext.read_custom_resource_definition(name, _request_timeout=self._timeout)) is not None
 
     def service_account_exists(self, namespace: str, name: str) -> bool:
-        found = self._ask(lambda: self._core.read_namespaced_service_account(name, namespace, _request_timeout=self._timeout))
+        found = ask_api(lambda: self._core.read_namespaced_service_account(name, namespace, _request_timeout=self._timeout))
         return found is not None
 
     def secret_keys(self, namespace: str, name: str) -> set[str] | None:
-        secret = self._ask(lambda: self._core.read_namespaced_secret(name, namespace, _request_timeout=self._timeout))
+        secret = ask_api(lambda: self._core.read_namespaced_secret(name, namespace, _request_timeout=self._timeout))
         if secret is None:
             return None
         return set(secret.data or {}) | set(secret.string_data or {})
 
     def namespace_labels(self, namespace: str) -> dict[str, str] | None:
-        found = self._ask(lambda: self._core.read_namespace(namespace, _request_timeout=self._timeout))
+        found = ask_api(lambda: self._core.read_namespace(namespace, _request_timeout=self._timeout))
         return None if found is None else dict(found.metadata.labels or {})
 
     def crd_served(self, name: str, version: str) -> bool | None:
-        crd = self._ask(lambda: self._ext.read_custom_resource_definition(name, _request_timeout=self._timeout))
+        crd = ask_api(lambda: self._ext.read_custom_resource_definition(name, _request_timeout=self._timeout))
         if crd is None:
             return None
         served = any(v.name == version and v.served for v in crd.spec.versions or [])
@@ -119,12 +123,12 @@ class KubeProbe:
         return served and any(c.type == "Established" and c.status == "True" for c in conditions)
 
     def operator_presence(self) -> str | None:
-        webhook = self._ask(lambda: self._admission.read_validating_webhook_configuration(
+        webhook = ask_api(lambda: self._admission.read_validating_webhook_configuration(
             OPERATOR_WEBHOOK, _request_timeout=self._timeout))
         if webhook is not None:
             return f"webhook {OPERATOR_WEBHOOK}"
         ns, name = OPERATOR_DEPLOYMENT
-        deployment = self._ask(lambda: self._apps.read_namespaced_deployment(name, ns, _request_timeout=self._timeout))
+        deployment = ask_api(lambda: self._apps.read_namespaced_deployment(name, ns, _request_timeout=self._timeout))
         if deployment is None:
             return None
         ready = (deployment.status.ready_replicas if deployment.status else None) or 0
@@ -136,7 +140,7 @@ class KubeProbe:
         review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
             resource_attributes=client.V1ResourceAttributes(verb=verb, group=group, resource=resource,
                                                             subresource=subresource or None, namespace=namespace)))
-        answer = self._ask(lambda: self._authz.create_self_subject_access_review(review, _request_timeout=self._timeout),
+        answer = ask_api(lambda: self._authz.create_self_subject_access_review(review, _request_timeout=self._timeout),
                            missing_ok=False)
         return bool(answer.status and answer.status.allowed)
 
@@ -144,7 +148,7 @@ class KubeProbe:
         import yaml
 
         ns, name, key = KATIB_CONFIG
-        found = self._ask(lambda: self._core.read_namespaced_config_map(name, ns, _request_timeout=self._timeout))
+        found = ask_api(lambda: self._core.read_namespaced_config_map(name, ns, _request_timeout=self._timeout))
         if found is None:
             return None
         try:

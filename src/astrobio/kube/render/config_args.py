@@ -51,7 +51,7 @@ def _diff(value: Any, default: Any, prefix: str) -> Iterator[tuple[str, Any]]:
 def pod_tree(cfg: AstrobioConfig, run_id: str | None = None, component: str | None = None) -> dict[str, Any]:
     """The part of the config that pods read, with `run.run_id` pinned when a run id is given and,
     with `component`, only that component's section (a pod trains one component). Its store is
-    the cluster store (`kube.config.cluster_store_uri`)."""
+    the cluster store (`config.kube.cluster_store_uri`)."""
     tree = cfg.model_dump(mode="json", exclude=set(POD_EXCLUDED))
     tree["store"]["uri"] = cluster_store_uri(cfg.kube, cfg.store.uri)
     if run_id is not None:

@@ -1,6 +1,6 @@
 """What `astrobio submit` and `astrobio tune --backend katib` check before they create anything.
 
-The doctor's verdicts (doctor_cluster, doctor's storage Secret check), asked of the live cluster
+The doctor's verdicts (kube.checks.cluster, shared with `astrobio doctor`), asked of the live cluster
 just before the create: a missing namespace or storage Secret, a namespace Katib will not collect
 metrics from, or a layout the namespace's Pod Security level refuses becomes one line naming the
 setting and the fix (UsageError, exit 2); so does a `restricted` namespace whose Katib would inject a

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from astrobio.console import to_stderr
 from astrobio.config import AstrobioConfig
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.kube.render import pytorchjob, trainjob
@@ -25,16 +25,12 @@ from astrobio.config.kube import K8S_NAME
 from astrobio.kube.render.job_description import ARTIFACT_ANNOTATION
 from astrobio.kube.submission.preflight import require_ready
 from astrobio.kube.submission.status import status_line, wait_for_conditions
-from astrobio.kube.validate import SchemaUnavailable, validate_object
+from astrobio.kube.validate import validate_or_note
 from astrobio.kube.render.yamlio import dump_yaml
 
 Api = Literal["pytorchjob", "trainjob"]
 APIS: tuple[str, ...] = ("pytorchjob", "trainjob")
 Echo = Callable[[str], None]
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def with_namespace(cfg: AstrobioConfig, namespace: str | None) -> AstrobioConfig:
@@ -64,17 +60,13 @@ def render_for_submit(cfg: AstrobioConfig, component: str, api: str) -> tuple[An
 def submit_train(cfg: AstrobioConfig, component: str, namespace: str | None = None, dry_run: bool = False,
                  api: str = "pytorchjob", wait: bool = True, *, env: Mapping[str, str] | None = None,
                  kubeconfig: Path | None = None, timeout_s: int = 7 * 24 * 3600, poll_s: float = 10.0,
-                 note: Echo = _stderr, probe_factory: Callable[[Any], ClusterProbe] = KubeProbe) -> str:
+                 note: Echo = to_stderr, probe_factory: Callable[[Any], ClusterProbe] = KubeProbe) -> str:
     """Dry run: the YAML that would be created. Otherwise check the namespace and storage Secret
     (preflight: one line and exit 2 when one is missing, nothing created), create the job (and,
     with `wait`, wait for it) and return the artifact URI it writes."""
     cfg = with_namespace(cfg, namespace)
     model, obj = render_for_submit(cfg, component, api)
-    try:
-        validate_object(obj)
-    except SchemaUnavailable as exc:
-        note(f"note: {exc}; checking the pod template only")
-        validate_object(obj, require_schema=False)
+    validate_or_note(obj, note)
     if dry_run:
         return dump_yaml(obj)
     access = load_cluster_access(os.environ if env is None else env, kubeconfig)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.production.registry import ModelRegistry, NotRegistered, RegistryConflict
+from astrobio.production.model_registry import ModelRegistry, NotRegistered, RegistryConflict
 from astrobio.store import open_store
 from tests.production.conftest import fake_artifact
 
