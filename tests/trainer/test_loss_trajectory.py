@@ -186,17 +186,17 @@ def test_baseline_fits_are_pinned(tmp_path_factory):
     from astrobio.components.galactic.baselines import initial_net
     from astrobio.components.galactic.data import PooledView
     from astrobio.components.galactic.data import build_data as galactic_data
+    from astrobio.trainer.fit import fit_baseline
 
     cpu, cache = torch.device("cpu"), planet_cache(tmp_path_factory)
     fdata = fusion_data(fusion_cfg(), 0, 1, cache)
-    fit = baselines.fit_same_way(lambda: build_fusion_net(fdata, fdata.cfg.model, (list(fdata.upstream.specs)[1],)), fdata,
-                                 5, fdata.cfg, cpu, baselines.BASELINE_SEED + 1, baselines.cross_entropy)
+    fit = fit_baseline(lambda: build_fusion_net(fdata, fdata.cfg.model, (list(fdata.upstream.specs)[1],)), fdata,
+                       5, fdata.cfg, cpu, baselines.BASELINE_SEED + 1, baselines.cross_entropy)
     logits = baselines.predict(fit, fdata.split("val"), cpu)
     gdata = galactic_data(galactic_cfg(), 0, 1, cache)
     torch.manual_seed(0)
     GALACTIC.build_model(gdata.cfg, gdata)  # records the initial weights the baselines start from
-    central = baselines.fit_same_way(lambda: initial_net(gdata), PooledView(gdata), 3, gdata.cfg, cpu, 7,
-                                     baselines.cross_entropy)
+    central = fit_baseline(lambda: initial_net(gdata), PooledView(gdata), 3, gdata.cfg, cpu, 7, baselines.cross_entropy)
     glogits = baselines.predict(central, gdata.split("val"), cpu)
     got = [float(logits.sum()), float(logits.abs().sum()), float(glogits.sum()), float(glogits.abs().sum())]
     assert got == pytest.approx(BASELINE_LOGITS, rel=REL)
