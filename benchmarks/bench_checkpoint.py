@@ -30,6 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from astrobio.trainer import checkpoint as ck
+from astrobio.trainer.checkpoint_async import AsyncCheckpointer
 from astrobio.trainer.rng import capture_rng
 from benchmarks.common import Options, Result, Row, interleave, med
 
@@ -73,7 +74,7 @@ class Savers:
     def __init__(self, root: Path, model, opt, sched) -> None:
         self.root, self.model, self.opt, self.sched = root, model, opt, sched
         self.n = 0
-        self.async_saver = ck.AsyncCheckpointer()
+        self.async_saver = AsyncCheckpointer()
 
     def _next(self, kind: str) -> tuple[int, Path]:
         self.n += 1
@@ -143,7 +144,7 @@ def training_with_saves(width: int, steps: int, every: int, mode: str, root: Pat
     """Mean seconds per training step over `steps`, saving every `every` steps in `mode`."""
     model, opt, sched = build(width)
     x = torch.randn(16, width // 2, generator=torch.Generator().manual_seed(1))
-    saver = ck.AsyncCheckpointer()
+    saver = AsyncCheckpointer()
     folder = root / f"train-{mode}"
     shutil.rmtree(folder, ignore_errors=True)
     train_step(model, opt, sched, x)

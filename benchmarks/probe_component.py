@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from astrobio.config import load_config
     from astrobio.catalog import get_spec
-    from astrobio.trainer.loop import move_to
+    from astrobio.trainer.update import move_to
     from astrobio.trainer.rng import seed_everything
     from astrobio.trainer.schedule import build_optimizer, build_scheduler
     from astrobio.trainer.state import batch_stream

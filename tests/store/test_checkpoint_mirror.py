@@ -11,7 +11,8 @@ import torch
 from astrobio.errors import TransientFailure
 from astrobio.store import COMPLETE, LocalStore, S3Store, join_key, open_store
 from astrobio.store.checkpoint_mirror import CheckpointMirror, checkpoint_mirror
-from astrobio.trainer.checkpoint import latest_valid, resume_point, save_checkpoint, verify
+from astrobio.trainer.checkpoint import latest_valid, save_checkpoint, verify
+from astrobio.trainer.resume import resume_point
 from tests.s3server import S3TestServer
 
 PREFIX = "runs/r1/pretrain/toy/checkpoints"

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from astrobio.trainer import checkpoint as ck
+from astrobio.trainer.resume import recover_interrupted_writes
 
 
 def save(root, step, keep=3):
@@ -56,7 +57,7 @@ def test_interrupted_writes_are_tidied_and_an_interrupted_resave_restored(tmp_pa
     (tmp_path / ".tmp-step-00000003-999").mkdir()               # killed before its rename
     os.replace(tmp_path / "step-00000002", tmp_path / ".old-step-00000002-999")  # killed between the renames
     notes: list[str] = []
-    ck.recover_interrupted_writes(tmp_path, notes.append)
+    recover_interrupted_writes(tmp_path, notes.append)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step-00000001", "step-00000002"]
     assert ck.latest_valid(tmp_path, warn=notes.append).step == 2
     assert any("removed unfinished checkpoint write .tmp-step-00000003-999" in n for n in notes)

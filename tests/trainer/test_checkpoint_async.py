@@ -1,4 +1,4 @@
-"""AsyncCheckpointer (astrobio.trainer.checkpoint): a background write that is a normal checkpoint.
+"""AsyncCheckpointer (astrobio.trainer.checkpoint_async): a background write that is a normal checkpoint.
 
 (Kept here with the benchmarks that motivated it; it belongs with tests/trainer/test_checkpoint.py.)
 """
@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from astrobio.trainer import checkpoint as ck
+from astrobio.trainer.checkpoint_async import AsyncCheckpointer
 
 
 def test_background_save_is_a_valid_checkpoint_of_the_state_at_save_time(tmp_path):
-    saver = ck.AsyncCheckpointer()
+    saver = AsyncCheckpointer()
     w = torch.ones(1000)
     state = {"optimizer": {"m": torch.full((3,), 2.0)}, "train": {"step": 4}}
     path = saver.save(tmp_path, 4, {"w": w}, state, "abc", 2)
@@ -26,7 +27,7 @@ def test_background_save_is_a_valid_checkpoint_of_the_state_at_save_time(tmp_pat
 
 
 def test_one_write_in_flight_and_keep_last(tmp_path):
-    saver = ck.AsyncCheckpointer()
+    saver = AsyncCheckpointer()
     for step in (1, 2, 3):
         saver.save(tmp_path, step, {"w": torch.full((4,), float(step))}, {}, "abc", 2)
     saver.wait()
@@ -38,7 +39,7 @@ def test_one_write_in_flight_and_keep_last(tmp_path):
 def test_a_failed_write_is_raised_by_wait(tmp_path):
     blocker = tmp_path / "root"
     blocker.write_text("a file where the checkpoint folder should be")
-    saver = ck.AsyncCheckpointer()
+    saver = AsyncCheckpointer()
     saver.save(blocker, 1, {"w": torch.zeros(2)}, {}, "abc", 2)
     with pytest.raises(OSError):
         saver.wait()

@@ -176,7 +176,7 @@ def test_non_finite_weights_are_never_written(tmp_path):
 
 
 def test_nonfinite_check_reads_parameters_not_sentinel_buffers():
-    from astrobio.trainer.loop import first_nonfinite
+    from astrobio.trainer.nonfinite import first_nonfinite
 
     net = torch.nn.Linear(2, 1)
     net.register_buffer("h_last", torch.tensor(float("inf")))  # causal's "no previous value" sentinel

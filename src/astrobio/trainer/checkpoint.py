@@ -7,10 +7,8 @@ either no new checkpoint or a complete one; `latest_valid` skips any that fail v
 
 Inside the temp folder files are written in place (the folder rename is the atomic step); the
 weights file is hashed and fsynced in a helper thread while the state file is written, and
-`verify` hashes both files at once. `AsyncCheckpointer` moves the writing off the training thread:
-it copies the state to CPU synchronously (the only part a training step waits for) and writes in
-a background thread and, with a `Mirror` (an s3:// store), uploads each finished checkpoint from
-that same thread, after its local write, so a pod that loses its disk resumes from the store.
+`verify` hashes both files at once. This module writes and reads one checkpoint; writing in the
+background and mirroring to the store is `checkpoint_async`, choosing where to resume is `resume`.
 """
 
 from __future__ import annotations
@@ -25,30 +23,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from astrobio.errors import AstrobioError, UsageError
+from astrobio.errors import UsageError
 from astrobio.trainer.atomic import fsync_dir, write_atomic
 
 PREFIX = "step-"
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "state.pt"
 META_FILE = "meta.json"
-
-
-class Mirror(Protocol):
-    """Where finished checkpoints are copied (`astrobio.store.checkpoint_mirror.CheckpointMirror`)."""
-
-    def describe(self) -> str: ...
-
-    def upload(self, folder: Path) -> str: ...
-
-    def restore(self, root: Path, newer_than: int | None, warn: Callable[[str], None]) -> Path | None: ...
-
-    def restore_folder(self, name: str, dest: Path) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -100,7 +86,7 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 
-def _step_dir(root: Path, step: int) -> Path:
+def step_dir(root: Path, step: int) -> Path:
     return root / f"{PREFIX}{step:08d}"
 
 
@@ -108,7 +94,7 @@ def save_checkpoint(root: Path, step: int, model_state: dict[str, torch.Tensor],
                     config_hash: str, keep_last: int) -> Path:
     """Write checkpoint `step` under `root` and prune to the newest `keep_last`."""
     root.mkdir(parents=True, exist_ok=True)
-    final = _step_dir(root, step)
+    final = step_dir(root, step)
     tmp = root / f".tmp-{final.name}-{os.getpid()}-{threading.get_ident()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -144,106 +130,6 @@ def save_checkpoint(root: Path, step: int, model_state: dict[str, torch.Tensor],
         raise
     prune(root, keep_last)
     return final
-
-
-def snapshot(obj: Any) -> Any:
-    """A CPU copy of every tensor in a (nested) state, so training can go on changing the originals."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().to("cpu", copy=True)
-    if isinstance(obj, dict):
-        return {k: snapshot(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [snapshot(v) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(snapshot(v) for v in obj)
-    return obj
-
-
-class AsyncCheckpointer:
-    """`save_checkpoint` in a background thread, one checkpoint in flight at a time.
-
-    `save` copies the state to CPU (the caller's only wait, plus any wait for the previous write)
-    and returns the folder the checkpoint will have. `wait()` blocks until the write is on disk and
-    re-raises its error; call it before exiting, before a preemption exit, and before reading the
-    checkpoint back. A failed write is also re-raised by the next `save`.
-    """
-
-    def __init__(self, mirror: Mirror | None = None) -> None:
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self.failed_dir: Path | None = None  # the checkpoint whose write failed (for the error line)
-        self._mirror = mirror
-        self.notes: list[str] = []  # mirror failures, for the training thread to report
-
-    def save(self, root: Path, step: int, model_state: dict[str, torch.Tensor], state: dict[str, Any],
-             config_hash: str, keep_last: int) -> Path:
-        self.wait()
-        weights, rest = snapshot(model_state), snapshot(state)
-
-        def write() -> None:
-            try:
-                folder = save_checkpoint(root, step, weights, rest, config_hash, keep_last)
-            except BaseException as exc:  # handed to the training thread by wait()
-                self._error, self.failed_dir = exc, _step_dir(root, step)
-                return
-            self._upload(folder)
-
-        self._thread = threading.Thread(target=write, name=f"checkpoint-{step}", daemon=False)
-        self._thread.start()
-        return _step_dir(root, step)
-
-    def _upload(self, folder: Path) -> None:
-        if self._mirror is not None:
-            try:
-                self._mirror.upload(folder)
-            except AstrobioError as exc:  # the local copy stands; training goes on
-                self.notes.append(f"{folder.name} kept locally but not mirrored to {self._mirror.describe()}: {exc}")
-
-    def mirror(self, folder: Path) -> None:
-        """Upload `folder` (the best/ weights) in the background; call `wait()` before changing it again."""
-        self.wait()
-        if self._mirror is not None:
-            self._thread = threading.Thread(target=self._upload, args=(folder,), name=f"mirror-{folder.name}")
-            self._thread.start()
-
-    @property
-    def pending(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wait(self, raise_error: bool = True) -> BaseException | None:
-        """Block until the write in flight (if any) is done; re-raise its error, or with
-        `raise_error=False` (on a path that is already failing, where the first error is the one to
-        raise) return it so the caller can still report it."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        error, self._error = self._error, None
-        if error is not None and raise_error:
-            raise error
-        return error
-
-
-def recover_interrupted_writes(root: Path, warn: Callable[[str], None]) -> None:
-    """Tidy what a killed write left under `root`; call once at start, before any new save.
-
-    `.tmp-step-N-*` is a write that never reached its rename: removed. `.old-step-N-*` is the
-    previous copy of a step being re-saved; if the kill came between the two renames, `step-N`
-    is missing and the old copy is the good one, so it is put back (verification then decides)."""
-    if not root.is_dir():
-        return
-    for path in sorted(root.iterdir()):
-        if not path.is_dir():
-            continue
-        if path.name.startswith(".tmp-"):
-            shutil.rmtree(path)
-            warn(f"removed unfinished checkpoint write {path.name}")
-        elif path.name.startswith(f".old-{PREFIX}"):
-            name = path.name[len(".old-"):].rsplit("-", 1)[0]
-            if not (root / name).exists():
-                os.replace(path, root / name)
-                warn(f"restored {name} from {path.name} (a re-save was interrupted)")
-            else:
-                shutil.rmtree(path)
 
 
 def list_checkpoints(root: Path) -> list[Path]:
@@ -296,25 +182,6 @@ def latest_valid(root: Path, warn: Callable[[str], None]) -> Checkpoint | None:
         except ValueError as exc:
             warn(f"skipping checkpoint {path.name}: {exc}")
     return None
-
-
-def resume_point(root: Path, mirror: Mirror | None, warn: Callable[[str], None],
-                 say: Callable[[str], None], best: Path | None = None) -> Checkpoint | None:
-    """The checkpoint to resume from: the newest valid one under `root`, unless the mirror holds a
-    newer one (the pod lost its disk, or restarted elsewhere), which is fetched into `root` first,
-    with the early-stopping weights `best` when they are missing here."""
-    recover_interrupted_writes(root, warn)
-    local = latest_valid(root, warn)
-    if mirror is None:
-        return local
-    root.mkdir(parents=True, exist_ok=True)
-    fetched = mirror.restore(root, local.step if local is not None else None, warn)
-    if fetched is None:
-        return local
-    say(f"restored checkpoint {fetched.name} from {mirror.describe()}")
-    if best is not None and mirror.restore_folder(best.name, best):
-        say(f"restored {best.name}/ from {mirror.describe()}")
-    return latest_valid(root, warn)
 
 
 def load_checkpoint(ckpt: Checkpoint) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

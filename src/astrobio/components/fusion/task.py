@@ -26,6 +26,7 @@ from astrobio.components.fusion.planets import CLASS_NAMES, PARAM_NAMES
 from astrobio.components.fusion import figure
 from astrobio.spec import ComponentSpec
 from astrobio.trainer.checkpoint import save_weights
+from astrobio.trainer.update import move_to
 
 EMBEDDINGS_FILE = "planet_embeddings.safetensors"
 
@@ -72,7 +73,7 @@ def embeddings(model: nn.Module, data: FusionData, chunk: int = 1024) -> torch.T
     net.eval()
     try:
         n = len(data.planets)
-        rows = [net.embed(baselines._to({k: v[i:i + chunk] for k, v in data.obs.items()}, device)).float().cpu()
+        rows = [net.embed(move_to({k: v[i:i + chunk] for k, v in data.obs.items()}, device)).float().cpu()
                 for i in range(0, n, chunk)]
     finally:
         net.train(was)

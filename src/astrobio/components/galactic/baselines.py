@@ -6,8 +6,9 @@
   observatory, and the figure is the mean over observatories: what a typical observatory gets alone.
 - centralised: one model from the same initial weights, trained for the same number of steps on the
   concatenation of every client's batch of that step (pooled data, the same planets per step).
-Both use fusion's `fit_same_way`: the trainer's AdamW, schedule and clipping, its own seed, inside
-`fork_rng`, so the trainer's RNG stream (and exact resume) is untouched.
+Both are fitted by the trainer's `fit_baseline` (astrobio.trainer.fit): its AdamW, schedule,
+optimizer update and clipping, with their own seed, inside `fork_rng`, so the trainer's RNG stream
+(and exact resume) is untouched.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 
 import torch
 
-from astrobio.components.fusion.baselines import accuracy, cross_entropy, fit_same_way, predict
+from astrobio.components.fusion.baselines import accuracy, cross_entropy, predict
 from astrobio.components.fusion.model import FusionNet, build_fusion_net
 from astrobio.components.galactic.data import GalacticData, PooledView
 from astrobio.components.galactic.model import FederatedFusion
+from astrobio.trainer.fit import fit_baseline
 
 SEED = 31_337
 SPLITS = ("train", "val", "test")
@@ -42,9 +44,9 @@ def local_and_central(data: GalacticData, device: torch.device) -> dict[str, dic
         def client_loss(model: Any, batch: Any) -> torch.Tensor:
             return model(batch)["loss"]
 
-        local = fit_same_way(lambda: FederatedFusion(lambda: initial_net(data), len(weights), weights, 0.0, 1),
+        local = fit_baseline(lambda: FederatedFusion(lambda: initial_net(data), len(weights), weights, 0.0, 1),
                              data, steps, cfg, device, SEED, client_loss)
-        central = fit_same_way(lambda: initial_net(data), PooledView(data), steps, cfg, device, SEED + 1, cross_entropy)
+        central = fit_baseline(lambda: initial_net(data), PooledView(data), steps, cfg, device, SEED + 1, cross_entropy)
         out: dict[str, dict[str, float]] = {"local": {}, "central": {}}
         for s in SPLITS:
             held = data.split(s)
