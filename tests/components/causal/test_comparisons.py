@@ -119,11 +119,15 @@ def test_sachs_at_the_default_config(tmp_path):
 @pytest.mark.slow
 def test_the_sem_settings_are_the_validation_choice(tmp_path):
     """Reruns the selection: every (lambda1, w_threshold) of the grid on the three SEMs, ranked by mean
-    validation NLL only (test rows and the true graph are not looked at); the lean test must use the winner."""
+    validation NLL only (test rows and the true graph are not looked at); the lean test must use the winner.
+    On a tie (thresholds that read out the same graph score the same) the sparser setting wins: the larger
+    threshold, then the larger lambda1. Measured: (0.02, 0.2) and (0.02, 0.3) tie at 5.728, next (0.02, 0.1)
+    5.795; about 17 minutes on 2 shared cores."""
     scores = {}
     for l1 in SEM_GRID["lambda1"]:
         for thr in SEM_GRID["w_threshold"]:
             model = {"lambda1": l1, "w_threshold": thr}
             scores[(l1, thr)] = float(np.mean([sem_run(tmp_path, seed, model)[0]["val_nll"] for seed in SEM_SEEDS]))
     print({k: round(v, 3) for k, v in sorted(scores.items(), key=lambda kv: kv[1])})
-    assert min(scores, key=scores.get) == (SEM_CHOICE["lambda1"], SEM_CHOICE["w_threshold"])
+    best = min(scores, key=lambda k: (scores[k], -k[1], -k[0]))
+    assert best == (SEM_CHOICE["lambda1"], SEM_CHOICE["w_threshold"])
