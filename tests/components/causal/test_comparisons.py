@@ -30,14 +30,15 @@ import numpy as np
 import pytest
 
 from astrobio.components.causal.baselines import pc_algorithm
+from astrobio.components.causal.config import CausalConfig
 from astrobio.components.causal.data import build_data
-from astrobio.components.causal.graphs import shd
+from astrobio.components.causal.graphs import is_dag, shd
 from astrobio.components.causal.task import SPEC
 from astrobio.config.load import load_config
 from astrobio.trainer import StopFlag, TrainJob, train
 from astrobio.trainer.distributed import DistEnv
 from tests.components.causal.conftest import make_cfg
-from tests.components.causal.random_scm import varsortability, write_sem
+from tests.components.causal.random_scm import er_linear_sem, varsortability, write_sem
 
 ROOT = Path(__file__).resolve().parents[3]
 NOTEARS_SACHS_SHD = 22  # Zheng et al. 2018, NOTEARS on Sachs (7,466 cells, 20 true edges in their graph)
@@ -55,26 +56,34 @@ def run(tmp_path, cfg) -> dict[str, float]:
                  DistEnv(), StopFlag()).metrics
 
 
-def sem_cfg(data: Path, graph: Path, seed: int, model: dict):
-    """NOTEARS on one SEM's CSV files: raw scale (the SEM's own units), no priors, PC at its standard level."""
-    steps = {"max_steps": SEM_STEPS, "eval_every": SEM_STEPS, "log_every": SEM_STEPS, "checkpoint": {"every": SEM_STEPS}}
-    return make_cfg(trainer=steps, optim={"lr": 0.02}, model=model, eval={"pc_alpha": PC_ALPHA},
-                    data={"source": str(data), "graph": str(graph), "standardize": False, "split_seed": seed})
-
-
-def sem_run(tmp_path: Path, seed: int, model: dict) -> tuple[dict[str, float], object]:
+def sem_run(tmp_path: Path, seed: int, model: dict) -> tuple[dict[str, float], CausalConfig, np.ndarray, np.ndarray]:
+    """NOTEARS on one SEM written as CSV files: raw scale (the SEM's own units), no priors, PC at its
+    standard level. Returns the metrics, the config, the rows and the true graph."""
     folder = tmp_path / f"sem{seed}_{model['lambda1']}_{model['w_threshold']}"
     folder.mkdir()
     data, graph, x, adj = write_sem(folder, seed=seed, **SEM_SIZE)
-    cfg = sem_cfg(data, graph, seed, model)
-    return run(folder, cfg), (cfg, x, adj)
+    steps = {"max_steps": SEM_STEPS, "eval_every": SEM_STEPS, "log_every": SEM_STEPS, "checkpoint": {"every": SEM_STEPS}}
+    cfg = make_cfg(trainer=steps, optim={"lr": 0.02}, model=model, eval={"pc_alpha": PC_ALPHA},
+                   data={"source": str(data), "graph": str(graph), "standardize": False, "split_seed": seed})
+    return run(folder, cfg), cfg, x, adj
+
+
+def test_the_known_sem_is_what_it_claims():
+    """Acyclic, reproducible, and every variable has unit noise variance given its true parents."""
+    x, adj = er_linear_sem(seed=0, **SEM_SIZE)
+    assert is_dag(adj) and adj.sum() > SEM_SIZE["d"]
+    assert np.array_equal(x, er_linear_sem(seed=0, **SEM_SIZE)[0])
+    for j in range(SEM_SIZE["d"]):
+        parents = np.c_[x[:, adj[:, j]], np.ones(len(x))]
+        residual = x[:, j] - parents @ np.linalg.lstsq(parents, x[:, j], rcond=None)[0]
+        assert 0.85 < residual.var() < 1.15, (j, residual.var())
 
 
 def test_known_sem_notears_beats_pc_and_the_empty_graph_on_every_seed(tmp_path):
     start = time.process_time()
     margins = []
     for seed in SEM_SEEDS:
-        m, (cfg, x, adj) = sem_run(tmp_path, seed, SEM_CHOICE)
+        m, cfg, x, adj = sem_run(tmp_path, seed, SEM_CHOICE)
         train_rows = build_data(cfg, 0, 1, None).x["train"].double().numpy()
         pc_best = min(shd(pc_algorithm(train_rows, a, cfg.eval.pc_max_cond), adj) for a in PC_ALPHAS)
         print(f"causal SEM seed {seed}: test_shd={m['test_shd']:.0f} pc(0.05)={m['baseline_pc_test_shd']:.0f} "
