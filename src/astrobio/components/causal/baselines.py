@@ -99,7 +99,7 @@ def orient(skeleton: np.ndarray, sepset: dict[tuple[int, int], set[int]], allowe
     return g
 
 
-def pc_algorithm(x: np.ndarray, alpha: float = 0.01, max_cond: int | None = 3,
+def pc_algorithm(x: np.ndarray, alpha: float = 0.05, max_cond: int | None = 3,
                  allowed: np.ndarray | None = None, required: np.ndarray | None = None) -> np.ndarray:
     """CPDAG estimated by PC from the rows of x (an undirected edge sets both entries).
 

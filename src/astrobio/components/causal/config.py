@@ -103,7 +103,7 @@ class CausalEvalConfig(Strict):
                                                             "(stellar_flux, surface_temperature)")
     cf_delta: float = Field(1.0, description="do(X = x_factual + delta), delta in standard deviations")
     cf_max_samples: int = Field(500, ge=1, le=1_000_000, description="held-out rows used for counterfactuals")
-    pc_alpha: float = Field(0.01, gt=0, lt=1, description="Fisher-z test level of the PC baseline")
+    pc_alpha: float = Field(0.05, gt=0, lt=1, description="Fisher-z test level of the PC baseline (0.05: its standard level)")
     pc_max_cond: int | None = Field(3, ge=0, le=100, description="largest conditioning set of PC; None = unlimited")
 
 
