@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.distributed import DistEnv
 from astrobio.trainer.rng import seed_everything
 from astrobio.trainer.schedule import build_optimizer, build_scheduler
@@ -81,7 +81,7 @@ def astrobio_loop(cfg: MLPConfig) -> float:
     models: list[MLP] = []
     spec = SPEC.__class__(**{**SPEC.__dict__, "build_model": lambda c, d: models.append(MLP(c)) or models[-1]})
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as out, silenced():
-        train(TrainJob(spec=spec, cfg=cfg, seed=SEED, output_dir=Path(out), run_id="bench", config_hash="bench"),
+        train(TrainingRun(spec=spec, cfg=cfg, seed=SEED, output_dir=Path(out), run_id="bench", config_hash="bench"),
               DistEnv(), StopFlag())
     return steady_step_seconds(models[0].stamps)
 

@@ -34,7 +34,7 @@ import torch
 
 from astrobio.components.causal.config import CausalConfig
 from astrobio.components.causal.task import SPEC
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.distributed import DistEnv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def run(cfg: CausalConfig, steps: int, eval_every: int, spec=SPEC) -> float:
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()):
         t0 = time.perf_counter()
-        train(TrainJob(spec=spec, cfg=cfg, seed=0, output_dir=Path(out), run_id="bench", config_hash="bench"),
+        train(TrainingRun(spec=spec, cfg=cfg, seed=0, output_dir=Path(out), run_id="bench", config_hash="bench"),
               DistEnv(), StopFlag())
         return time.perf_counter() - t0
 

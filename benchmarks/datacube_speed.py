@@ -33,7 +33,7 @@ from astrobio.components.datacube.config import DatacubeConfig
 from astrobio.components.datacube.data import build_data
 from astrobio.components.datacube.generate import run_clero
 from astrobio.components.datacube.task import SPEC
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import load_weights
 from astrobio.trainer.distributed import DistEnv
 from astrobio.trainer.schedule import build_optimizer
@@ -102,7 +102,7 @@ def main() -> None:
         data = build_data(section, 0, 1, out / "cache")  # the trainer finds this cache and reuses it
         gen_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        result = train(TrainJob(spec=SPEC, cfg=section, seed=args.seed, output_dir=out, run_id="bench",
+        result = train(TrainingRun(spec=SPEC, cfg=section, seed=args.seed, output_dir=out, run_id="bench",
                                 config_hash="bench"), DistEnv(), StopFlag())
         train_s = time.perf_counter() - t0
         model = SPEC.build_model(section, data)

@@ -28,14 +28,14 @@ def measure(mode: str, steps: int, device: str, environ: dict[str, str]) -> floa
                                                 "log_every": 10**7, "checkpoint": {"every": 10**7}}})
     rank, world = int(environ["RANK"]), int(environ["WORLD_SIZE"])
     if mode == "astrobio":
-        from astrobio.trainer import StopFlag, TrainJob, train
+        from astrobio.trainer import StopFlag, TrainingRun, train
         from astrobio.trainer.distributed import DistEnv
 
         models: list[MLP] = []
         spec = SPEC.__class__(**{**SPEC.__dict__, "build_model": lambda c, d: models.append(MLP(c)) or models[-1]})
         with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()), \
                 contextlib.redirect_stderr(io.StringIO()):
-            train(TrainJob(spec=spec, cfg=cfg, seed=0, output_dir=Path(out) / f"r{rank}", run_id="bench",
+            train(TrainingRun(spec=spec, cfg=cfg, seed=0, output_dir=Path(out) / f"r{rank}", run_id="bench",
                            config_hash="bench"), DistEnv.from_env(environ), StopFlag())
         stamps = models[0].stamps
     else:

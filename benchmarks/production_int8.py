@@ -40,7 +40,7 @@ from astrobio.production.release import release_component
 from astrobio.production.report import machine_info
 from astrobio.catalog import get_spec
 from astrobio.store import artifact_prefix, open_store, publish_dir, read_manifest
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.distributed import DistEnv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def train_artifact(component: str, overrides: list[str], steps: int, root: Path)
         publish_dir(store, folder, prefix)
         return f"{store.uri}/{prefix}"
 
-    job = TrainJob(spec=spec, cfg=section, seed=0, output_dir=root / "work", run_id="bench",
+    job = TrainingRun(spec=spec, cfg=section, seed=0, output_dir=root / "work", run_id="bench",
                    config_hash=config_hash(section), publish=publish)
     with contextlib.redirect_stdout(io.StringIO()):
         train(job, DistEnv.from_env({}), StopFlag())

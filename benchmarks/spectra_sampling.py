@@ -39,7 +39,7 @@ from astrobio.components.spectra.config import SpectraConfig  # noqa: E402
 from astrobio.components.spectra.data import SpectraData, build_data  # noqa: E402
 from astrobio.components.spectra.model import SpectraDiffusion  # noqa: E402
 from astrobio.components.spectra.task import SPEC, build_model, generate_samples, step  # noqa: E402
-from astrobio.trainer import StopFlag, TrainJob, train  # noqa: E402
+from astrobio.trainer import StopFlag, TrainingRun, train  # noqa: E402
 from astrobio.trainer.checkpoint import load_weights  # noqa: E402
 from astrobio.trainer.distributed import DistEnv  # noqa: E402
 from astrobio.trainer.schedule import build_optimizer  # noqa: E402
@@ -149,7 +149,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.weights is None:
             t0, c0 = time.perf_counter(), time.process_time()
-            job = TrainJob(spec=SPEC, cfg=cfg, seed=0, output_dir=Path(tmp), run_id="bench", config_hash="bench")
+            job = TrainingRun(spec=SPEC, cfg=cfg, seed=0, output_dir=Path(tmp), run_id="bench", config_hash="bench")
             trained = train(job, DistEnv(), StopFlag())
             result["training"] = {"steps": trained.step, "wall_s": time.perf_counter() - t0,
                                   "process_cpu_s": time.process_time() - c0, "final_metrics": trained.metrics}

@@ -39,7 +39,7 @@ import torch
 
 from astrobio.cli.guard import guarded
 from astrobio.cli.local_launch import install_stop_handler
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer import checkpoint as ckpt
 from astrobio.trainer.distributed import DistEnv
 from tests.toy_component import SPEC, ToyConfig
@@ -164,7 +164,7 @@ def main(argv: list[str]) -> None:
     trainer = {"max_steps": args.steps, "eval_every": args.eval_every, "log_every": args.log_every,
                "checkpoint": {"every": args.every, "keep_last": args.keep}}
     cfg = ToyConfig.model_validate({"trainer": trainer, "optim": {"lr": 0.01}})
-    job = TrainJob(spec=spec, cfg=cfg, seed=3, output_dir=args.out, run_id="fault", config_hash="toy")
+    job = TrainingRun(spec=spec, cfg=cfg, seed=3, output_dir=args.out, run_id="fault", config_hash="toy")
     stop = StopFlag()
     install_stop_handler(stop)
 

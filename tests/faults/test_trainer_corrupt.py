@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import META_FILE, MODEL_FILE, STATE_FILE, list_checkpoints, load_weights
 from astrobio.trainer.distributed import DistEnv
 from tests.toy_component import SPEC, ToyConfig
 
 
-def job(out: Path) -> TrainJob:
+def job(out: Path) -> TrainingRun:
     cfg = ToyConfig.model_validate({"trainer": {"max_steps": 40, "eval_every": 10, "log_every": 10,
                                                 "checkpoint": {"every": 10, "keep_last": 3}}, "optim": {"lr": 0.01}})
-    return TrainJob(spec=SPEC, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h")
+    return TrainingRun(spec=SPEC, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h")
 
 
 def garbage(ckpt: Path) -> Path:

@@ -9,18 +9,18 @@ import pytest
 import torch
 
 from astrobio.errors import RuntimeFailure
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import MODEL_FILE, list_checkpoints, load_weights
 from astrobio.trainer.distributed import DistEnv
 from tests.toy_component import SPEC, ToyConfig
 
 
-def job(out: Path, policy: str, **faults: object) -> TrainJob:
+def job(out: Path, policy: str, **faults: object) -> TrainingRun:
     trainer = {"max_steps": 40, "eval_every": 5, "log_every": 10, "nan_policy": policy, "nan_max_consecutive": 3,
                "checkpoint": {"every": 10, "keep_last": 10},
                "early_stopping": {"metric": "val_mse", "mode": "min", "patience": 100}}
     cfg = ToyConfig.model_validate({"trainer": trainer, "optim": {"lr": 0.01}, **faults})
-    return TrainJob(spec=SPEC, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h")
+    return TrainingRun(spec=SPEC, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h")
 
 
 def written_weights(out: Path) -> list[Path]:

@@ -35,7 +35,7 @@ OVERRIDES = {
 def train_artifact(name: str, store: ArtifactStore, workdir: Path, run_id: str = RUN_ID) -> str:
     """Train `name` briefly in-process and publish it at runs/<run_id>/pretrain/<name>; its URI."""
     from astrobio.catalog import get_spec
-    from astrobio.trainer import StopFlag, TrainJob, train
+    from astrobio.trainer import StopFlag, TrainingRun, train
     from astrobio.trainer.distributed import DistEnv
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml",
@@ -47,7 +47,7 @@ def train_artifact(name: str, store: ArtifactStore, workdir: Path, run_id: str =
         publish_dir(store, folder, prefix)
         return f"{store.uri.rstrip('/')}/{prefix}"
 
-    job = TrainJob(spec=spec, cfg=section, seed=0, output_dir=workdir / name, run_id=run_id,
+    job = TrainingRun(spec=spec, cfg=section, seed=0, output_dir=workdir / name, run_id=run_id,
                    config_hash=config_hash(section), publish=publish)
     result = train(job, DistEnv.from_env({}), StopFlag())
     assert result.artifact_uri

@@ -11,18 +11,18 @@ import pytest
 import torch
 
 from astrobio.errors import RuntimeFailure, UsageError
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import list_checkpoints, load_weights
 from astrobio.trainer.distributed import DistEnv
 from astrobio.trainer.metrics import KATIB_METRIC_REGEX, split_timestamp
 from tests.toy_component import SPEC, ToyConfig
 
 
-def make_job(tmp: Path, **over) -> TrainJob:
+def make_job(tmp: Path, **over) -> TrainingRun:
     trainer = {"max_steps": 40, "eval_every": 10, "log_every": 10, "checkpoint": {"every": 10, "keep_last": 2}}
     trainer.update(over.pop("trainer", {}))
     cfg = ToyConfig.model_validate({"trainer": trainer, "optim": {"lr": 0.01}, **over})
-    return TrainJob(spec=SPEC, cfg=cfg, seed=3, output_dir=tmp, run_id="t", config_hash="h")
+    return TrainingRun(spec=SPEC, cfg=cfg, seed=3, output_dir=tmp, run_id="t", config_hash="h")
 
 
 def params(out: Path) -> dict[str, torch.Tensor]:

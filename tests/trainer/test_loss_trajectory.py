@@ -25,7 +25,7 @@ import torch
 
 from astrobio.components.fusion.task import SPEC as FUSION
 from astrobio.components.galactic.task import SPEC as GALACTIC
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.distributed import DistEnv
 from tests.components.fusion.helpers import link_cache, planet_cache
 from tests.components.fusion.helpers import make_cfg as fusion_cfg
@@ -36,10 +36,10 @@ from tests.toy_component import ToyConfig
 REL = 1e-6
 
 
-def toy_job(out: Path, **trainer: Any) -> TrainJob:
+def toy_job(out: Path, **trainer: Any) -> TrainingRun:
     settings = {"max_steps": 16, "eval_every": 4, "log_every": 1, "checkpoint": {"every": 4, "keep_last": 2}, **trainer}
     cfg = ToyConfig.model_validate({"trainer": settings, "optim": {"lr": 0.01, "scheduler": "cosine", "warmup_steps": 2}})
-    return TrainJob(spec=TOY, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h")
+    return TrainingRun(spec=TOY, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h")
 
 
 def trajectory(out: Path, key: str = "train_loss") -> list[float]:
@@ -155,7 +155,7 @@ def test_fusion_trajectory_and_baselines(tmp_path, tmp_path_factory):
     out = tmp_path / "run"
     link_cache(out, planet_cache(tmp_path_factory))
     cfg = fusion_cfg(trainer={"max_steps": 12, "eval_every": 6, "log_every": 1, "checkpoint": {"every": 6}})
-    result = train(TrainJob(spec=FUSION, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h"),
+    result = train(TrainingRun(spec=FUSION, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h"),
                    DistEnv(), StopFlag())
     assert_pinned(trajectory(out), FUSION_LOSS)
     assert result.metrics.keys() == FUSION_FINAL.keys()
@@ -169,7 +169,7 @@ def test_galactic_trajectory_with_step_end_hook(tmp_path, tmp_path_factory):
     out = tmp_path / "run"
     link_cache(out, planet_cache(tmp_path_factory))
     cfg = galactic_cfg(trainer={"log_every": 1})
-    result = train(TrainJob(spec=GALACTIC, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h"),
+    result = train(TrainingRun(spec=GALACTIC, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h"),
                    DistEnv(), StopFlag())
     assert_pinned(trajectory(out), GALACTIC_LOSS)
     assert result.metrics.keys() == GALACTIC_FINAL.keys()

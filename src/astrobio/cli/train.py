@@ -97,7 +97,7 @@ def train_here(cfg: Any, spec: Any, env: Any, store: Any, prefix: str, out: Path
     from astrobio.failure import capture_tail, save_failure
     from astrobio.store.checkpoint_mirror import checkpoint_mirror
     from astrobio.store.user_files import localize_section
-    from astrobio.trainer import StopFlag, TrainJob, train
+    from astrobio.trainer import StopFlag, TrainingRun, train
     from astrobio.trainer.atomic import write_text_atomic
     from astrobio.trainer.distributed import shutdown
     from astrobio.upstream import resolve_inputs
@@ -115,7 +115,7 @@ def train_here(cfg: Any, spec: Any, env: Any, store: Any, prefix: str, out: Path
         try:
             section = resolve_inputs(section, spec, store, run_id, out)
             local = localize_section(section, f"components.{component}", os.environ, out / "inputs" / "s3", to_stderr)
-            job = TrainJob(spec=spec, cfg=local, seed=cfg.run.seed, output_dir=out, run_id=run_id,
+            job = TrainingRun(spec=spec, cfg=local, seed=cfg.run.seed, output_dir=out, run_id=run_id,
                            config_hash=config_hash(section), publish=publisher(store, prefix, out),
                            mirror=checkpoint_mirror(store, prefix, section.trainer.checkpoint.keep_last))
             return train(job, env, stop)

@@ -15,7 +15,7 @@ from astrobio.spec import TrainData
 from astrobio.trainer.card import build_card, package_versions, render_card_markdown
 from astrobio.trainer.atomic import write_text_atomic
 from astrobio.trainer.checkpoint import MODEL_FILE, load_weights, save_weights
-from astrobio.trainer.job import TrainJob, TrainResult
+from astrobio.trainer.training_run import TrainingRun, TrainResult
 from astrobio.trainer.nonfinite import require_finite
 from astrobio.trainer.saving import disk_full_is_a_failure
 from astrobio.trainer.session import Session
@@ -41,7 +41,7 @@ def finish(s: Session) -> TrainResult:
     return TrainResult(state.step, final, artifact, uri, s.resumed_from, state.stopped_early, s.warnings)
 
 
-def write_artifact(job: TrainJob, model: torch.nn.Module, data_obj: TrainData, metrics: dict[str, float],
+def write_artifact(job: TrainingRun, model: torch.nn.Module, data_obj: TrainData, metrics: dict[str, float],
                    state: TrainState, init_from: dict[str, Any] | None) -> Path:
     """The folder that gets published: weights, config, metrics, model card."""
     folder = job.output_dir / "artifact"

@@ -18,17 +18,17 @@ import torch
 from astrobio.errors import Preempted, UsageError
 from astrobio.trainer.distributed import DistEnv, any_rank_flags, barrier
 from astrobio.trainer.finish import finish
-from astrobio.trainer.job import StopFlag, TrainJob, TrainResult
+from astrobio.trainer.training_run import StopFlag, TrainingRun, TrainResult
 from astrobio.trainer.nonfinite import handle_nonfinite
 from astrobio.trainer.saving import Saver, disk_full_is_a_failure
 from astrobio.trainer.session import Session, begin, prepare, restore
 from astrobio.trainer.state import is_improvement
 from astrobio.trainer.update import apply_update, forward_backward
 
-__all__ = ["Preempted", "StopFlag", "TrainJob", "TrainResult", "train"]
+__all__ = ["Preempted", "StopFlag", "TrainingRun", "TrainResult", "train"]
 
 
-def train(job: TrainJob, env: DistEnv, stop: StopFlag) -> TrainResult:
+def train(job: TrainingRun, env: DistEnv, stop: StopFlag) -> TrainResult:
     """Train from the newest valid checkpoint (if any) to trainer.max_steps or an early stop, then
     evaluate and publish. Raises Preempted once `stop` asks and the checkpoint is on disk."""
     s = prepare(job, env)  # device, seeds, data, model, optimizer, schedule

@@ -17,7 +17,7 @@ from astrobio.errors import UsageError
 from astrobio.spec import ComponentSpec, TrainData
 from astrobio.trainer.checkpoint import load_checkpoint
 from astrobio.trainer.distributed import DistEnv, broadcast_from_main, init_process_group, pick_device
-from astrobio.trainer.job import TrainJob
+from astrobio.trainer.training_run import TrainingRun
 from astrobio.trainer.metrics import MetricsSink
 from astrobio.trainer.pretrained import WeightsReport, apply_init_from
 from astrobio.trainer.progress import ProgressReporter
@@ -31,7 +31,7 @@ from astrobio.trainer.state import TrainState, batch_stream
 class Session:
     """One training run in progress: what the named steps of the loop read and change."""
 
-    job: TrainJob
+    job: TrainingRun
     env: DistEnv
     device: torch.device
     dtype: torch.dtype | None                  # autocast dtype, None without AMP
@@ -88,7 +88,7 @@ def amp_dtype(setting: str, device: torch.device) -> torch.dtype | None:
     return torch.float16 if setting == "fp16" else torch.bfloat16
 
 
-def prepare(job: TrainJob, env: DistEnv) -> Session:
+def prepare(job: TrainingRun, env: DistEnv) -> Session:
     """Device, process group, seeds, data, model (with init_from), optimizer, schedule, scaler."""
     spec, cfg, tcfg = job.spec, job.cfg, job.cfg.trainer
     if env.is_distributed and not spec.supports_ddp:

@@ -35,7 +35,7 @@ from astrobio.components.causal.data import build_data
 from astrobio.components.causal.graphs import is_dag, shd
 from astrobio.components.causal.task import SPEC
 from astrobio.config.load import load_config
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.distributed import DistEnv
 from tests.components.causal.conftest import make_cfg
 from tests.components.causal.random_scm import er_linear_sem, varsortability, write_sem
@@ -52,7 +52,7 @@ PC_ALPHAS = (0.01, 0.05, 0.1)
 
 
 def run(tmp_path, cfg) -> dict[str, float]:
-    return train(TrainJob(spec=SPEC, cfg=cfg, seed=0, output_dir=tmp_path, run_id="t", config_hash="h"),
+    return train(TrainingRun(spec=SPEC, cfg=cfg, seed=0, output_dir=tmp_path, run_id="t", config_hash="h"),
                  DistEnv(), StopFlag()).metrics
 
 

@@ -13,7 +13,7 @@ from astrobio.components.causal.data import build_data
 from astrobio.components.causal.graphs import is_dag
 from astrobio.components.causal.task import SPEC, build_model, evaluate, read_graph
 from astrobio.errors import UsageError
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import load_weights
 from astrobio.trainer.distributed import DistEnv
 from tests.components.causal.conftest import TIERS, chain_rows, make_cfg, write_csv
@@ -28,11 +28,11 @@ def keys(template: set[str], split: str) -> set[str]:
     return {k.format(s=split) for k in template}
 
 
-def smoke_job(out: Path, steps: int = 600, **over) -> TrainJob:
+def smoke_job(out: Path, steps: int = 600, **over) -> TrainingRun:
     trainer = {"max_steps": steps, "eval_every": 200, "log_every": 100, "checkpoint": {"every": 200, "keep_last": 2}}
     cfg = make_cfg(trainer=trainer, optim={"lr": 0.02}, data={"n_samples": 1000},
                    priors={"tiers": TIERS}, **over)
-    return TrainJob(spec=SPEC, cfg=cfg, seed=0, output_dir=out, run_id="t", config_hash="h")
+    return TrainingRun(spec=SPEC, cfg=cfg, seed=0, output_dir=out, run_id="t", config_hash="h")
 
 
 @pytest.mark.parametrize("split", ["val", "test"])

@@ -13,7 +13,7 @@ import torch
 from astrobio.components.datacube.config import DatacubeConfig
 from astrobio.components.datacube.data import DatacubeData
 from astrobio.components.datacube.task import SPEC
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import list_checkpoints, load_weights
 from astrobio.trainer.distributed import DistEnv
 from tests.components.datacube.helpers import make_cfg
@@ -28,8 +28,8 @@ SMOKE: dict[str, Any] = {
 }
 
 
-def job(cfg: DatacubeConfig, out: Path) -> TrainJob:
-    return TrainJob(spec=SPEC, cfg=cfg, seed=11, output_dir=out, run_id="t", config_hash="h")
+def job(cfg: DatacubeConfig, out: Path) -> TrainingRun:
+    return TrainingRun(spec=SPEC, cfg=cfg, seed=11, output_dir=out, run_id="t", config_hash="h")
 
 
 def test_resume_is_exact(tmp_path: Path, small_data: DatacubeData, cache_dir: Path):

@@ -10,15 +10,15 @@ import pytest
 import torch
 
 from astrobio.components.fusion.task import EMBEDDINGS_FILE, SPEC
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import load_weights
 from astrobio.trainer.distributed import DistEnv
 from tests.components.fusion.helpers import link_cache, make_cfg
 
 
-def job(out: Path, cache: Path, **over) -> TrainJob:
+def job(out: Path, cache: Path, **over) -> TrainingRun:
     link_cache(out, cache)
-    return TrainJob(spec=SPEC, cfg=make_cfg(**over), seed=3, output_dir=out, run_id="t", config_hash="h")
+    return TrainingRun(spec=SPEC, cfg=make_cfg(**over), seed=3, output_dir=out, run_id="t", config_hash="h")
 
 
 def test_resume_is_exact(tmp_path, cache):

@@ -13,7 +13,7 @@ from astrobio.components.fusion.task import SPEC as FUSION
 from astrobio.components.galactic.data import GalacticData, build_data
 from astrobio.components.galactic.task import GLOBAL_FILE, SPEC, build_model, evaluate
 from astrobio.errors import UsageError
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import load_weights
 from astrobio.trainer.distributed import DistEnv
 from tests.components.fusion.helpers import link_cache
@@ -21,9 +21,9 @@ from tests.components.fusion.helpers import make_cfg as fusion_cfg
 from tests.components.galactic.helpers import make_cfg
 
 
-def job(out: Path, cache: Path, **over) -> TrainJob:
+def job(out: Path, cache: Path, **over) -> TrainingRun:
     link_cache(out, cache)
-    return TrainJob(spec=SPEC, cfg=make_cfg(**over), seed=4, output_dir=out, run_id="t", config_hash="h")
+    return TrainingRun(spec=SPEC, cfg=make_cfg(**over), seed=4, output_dir=out, run_id="t", config_hash="h")
 
 
 def test_evaluate_reports_federated_and_baselines(gdata: GalacticData):
@@ -52,7 +52,7 @@ def test_resume_is_exact_across_averaging_rounds(tmp_path, cache):
 
 def test_starts_from_a_fusion_artifact(tmp_path, cache):
     link_cache(tmp_path / "fusion", cache)
-    fjob = TrainJob(spec=FUSION, cfg=fusion_cfg(trainer={"max_steps": 2, "eval_every": 2}, eval={"baselines": False}),
+    fjob = TrainingRun(spec=FUSION, cfg=fusion_cfg(trainer={"max_steps": 2, "eval_every": 2}, eval={"baselines": False}),
                     seed=1, output_dir=tmp_path / "fusion", run_id="t", config_hash="h")
     folder = train(fjob, DistEnv(), StopFlag()).artifact_dir
     cfg = make_cfg(inputs={"fusion": str(folder)}, model={"latent_dim": 8})  # ignored: the artifact's model wins

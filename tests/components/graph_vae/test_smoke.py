@@ -7,7 +7,7 @@ from pathlib import Path
 
 from astrobio.config import config_hash, load_config
 from astrobio.catalog import get_spec
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.distributed import DistEnv
 
 SMOKE = Path(__file__).resolve().parents[3] / "configs" / "smoke.yaml"
@@ -17,7 +17,7 @@ def test_smoke_config_beats_common_neighbours_and_adamic_adar(tmp_path):
     cfg = load_config(SMOKE)
     section = cfg.component("graph_vae")
     assert section.data.sources == ["iJO1366"]  # the textbook network is too small to compare on
-    job = TrainJob(spec=get_spec("graph_vae"), cfg=section, seed=cfg.run.seed, output_dir=tmp_path,
+    job = TrainingRun(spec=get_spec("graph_vae"), cfg=section, seed=cfg.run.seed, output_dir=tmp_path,
                    run_id="smoke-test", config_hash=config_hash(section))
     metrics = train(job, DistEnv(), StopFlag()).metrics
     for metric in ("auc", "ap"):

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from astrobio.components.llm.task import SPEC
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.distributed import DistEnv
 from tests.components.llm.helpers import make_cfg, write_fusion
 
@@ -33,7 +33,7 @@ def run(out: Path, model_dir: Path, fusion: Path, condition: bool) -> dict[str, 
                    data={"describe": False, "batch_size": 16},
                    eval={"max_texts": 64, "num_prompts": 128, "max_new_tokens": 10, "batch_size": 64},
                    trainer={"max_steps": STEPS, "eval_every": STEPS, "log_every": STEPS, "checkpoint": {"every": STEPS}})
-    job = TrainJob(spec=SPEC, cfg=cfg, seed=0, output_dir=out, run_id="t", config_hash="h")
+    job = TrainingRun(spec=SPEC, cfg=cfg, seed=0, output_dir=out, run_id="t", config_hash="h")
     return train(job, DistEnv(), StopFlag()).metrics
 
 

@@ -11,7 +11,7 @@ import torch
 from astrobio.components.llm.data import build_data
 from astrobio.components.llm.model import build_model
 from astrobio.components.llm.task import SPEC
-from astrobio.trainer import StopFlag, TrainJob, train
+from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer.distributed import DistEnv
 from tests.components.llm.helpers import SMOKE_SECTION, make_cfg, write_fusion
 
@@ -45,7 +45,7 @@ def test_bundled_base_loads_and_adapts(tmp_path):
 
 def test_smoke_training_beats_the_base_model(tmp_path):
     cfg = smoke_cfg(write_fusion(tmp_path / "fusion", n=200, dim=64))
-    job = TrainJob(spec=SPEC, cfg=cfg, seed=0, output_dir=tmp_path / "run", run_id="smoke", config_hash="h")
+    job = TrainingRun(spec=SPEC, cfg=cfg, seed=0, output_dir=tmp_path / "run", run_id="smoke", config_hash="h")
     result = train(job, DistEnv(), StopFlag())
     m = result.metrics
     assert m["test_ppl"] < 0.5 * m["baseline_base_test_ppl"] and m["val_ppl"] < 0.5 * m["baseline_base_val_ppl"]

@@ -12,7 +12,7 @@ import torch
 from astrobio.components.llm.data import build_data
 from astrobio.components.llm.model import build_model
 from astrobio.components.llm.task import SPEC, evaluate
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import list_checkpoints, load_weights
 from astrobio.trainer.distributed import DistEnv
 from tests.components.llm.helpers import make_cfg
@@ -40,10 +40,10 @@ def test_evaluate_reports_model_and_base_and_caches_the_base(tiny_model, fusion_
     assert set(evaluate(build_model(quiet, qdata), qdata, "test")) == {"test_ppl", "baseline_base_test_ppl", "test_trainable_pct"}
 
 
-def make_job(tmp: Path, model_dir: Path, fusion_dir: Path) -> TrainJob:
+def make_job(tmp: Path, model_dir: Path, fusion_dir: Path) -> TrainingRun:
     cfg = make_cfg(model_dir, fusion_dir, optim={"lr": 0.01},
                    trainer={"max_steps": 8, "eval_every": 4, "log_every": 4, "checkpoint": {"every": 4, "keep_last": 2}})
-    return TrainJob(spec=SPEC, cfg=cfg, seed=3, output_dir=tmp, run_id="t", config_hash="h")
+    return TrainingRun(spec=SPEC, cfg=cfg, seed=3, output_dir=tmp, run_id="t", config_hash="h")
 
 
 def test_resume_is_exact_and_the_artifact_holds_only_adapter_and_projector(tmp_path, tiny_model, fusion_dir):

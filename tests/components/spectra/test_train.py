@@ -15,7 +15,7 @@ from astrobio.components.spectra.baseline import idw_interpolate, k_on_validatio
 from astrobio.components.spectra.config import SpectraConfig
 from astrobio.components.spectra.data import build_data
 from astrobio.components.spectra.task import SPEC
-from astrobio.trainer import Preempted, StopFlag, TrainJob, train
+from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import load_weights
 from astrobio.trainer.distributed import DistEnv
 from tests.components.spectra.conftest import TINY, merge
@@ -46,9 +46,9 @@ LEAN: dict[str, Any] = {
 LEAN_MARGIN = 0.9  # test RMSE must be below this fraction of the best k-NN's
 
 
-def make_job(out: Path, tree: dict[str, Any], **over: Any) -> TrainJob:
+def make_job(out: Path, tree: dict[str, Any], **over: Any) -> TrainingRun:
     cfg = SpectraConfig.model_validate(merge(tree, over))
-    return TrainJob(spec=SPEC, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h")
+    return TrainingRun(spec=SPEC, cfg=cfg, seed=3, output_dir=out, run_id="t", config_hash="h")
 
 
 def weights(out: Path) -> dict[str, torch.Tensor]:

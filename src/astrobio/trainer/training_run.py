@@ -1,4 +1,8 @@
-"""What `train()` is given and what it returns: the job, the stop request, the result."""
+"""What `train()` is given and what it returns: the training run, the stop request, the result.
+
+(`TrainingRun` is the local description of one component's training; a Kubeflow Trainer v2
+`TrainJob` is the cluster object rendered by `astrobio.kube.render.trainjob`.)
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ class StopFlag:
 
 
 @dataclass
-class TrainJob:
-    """One component's training: what to train, with what, where to write."""
+class TrainingRun:
+    """One component's training in this process: what to train, with what, where to write."""
 
     spec: ComponentSpec
     cfg: ComponentConfig
