@@ -38,7 +38,8 @@ from astrobio.components.spectra.baseline import idw_interpolate, rmse  # noqa: 
 from astrobio.components.spectra.config import SpectraConfig  # noqa: E402
 from astrobio.components.spectra.data import SpectraData, build_data  # noqa: E402
 from astrobio.components.spectra.model import SpectraDiffusion  # noqa: E402
-from astrobio.components.spectra.task import SPEC, build_model, generate_samples, step  # noqa: E402
+from astrobio.components.spectra.model import generate_samples  # noqa: E402
+from astrobio.components.spectra.task import SPEC, build_model, step  # noqa: E402
 from astrobio.trainer import StopFlag, TrainingRun, train  # noqa: E402
 from astrobio.trainer.checkpoint import load_weights  # noqa: E402
 from astrobio.trainer.distributed import DistEnv  # noqa: E402

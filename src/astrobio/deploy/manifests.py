@@ -8,6 +8,7 @@ from pathlib import Path
 from astrobio.config import AstrobioConfig
 from astrobio.kube.render.manifests import FOLDER, KATIB_FOLDER, render_job_files, render_readme
 from astrobio.kube.render.yamlio import write_files
+from astrobio.kube.validate import validate_object
 from astrobio.tune.manifests import render_tuning_manifest_files, tuning_root as default_tuning_root
 
 
@@ -17,6 +18,8 @@ def render_manifest_files(cfg: AstrobioConfig, source: str = "configs/default.ya
     tuning configs under `tuning_root` (default: this checkout) for the same cluster settings,
     the Secret example and README. Each object is validated first."""
     files, jobs = render_job_files(cfg, source)
+    for job in jobs.values():
+        validate_object(job, require_schema=False)
     experiments = render_tuning_manifest_files(tuning_root or default_tuning_root(None), cfg.kube)
     files.update(experiments)
     files[f"{FOLDER}/README.md"] = render_readme(cfg, source, jobs, sorted(p.split("/", 2)[2] for p in experiments))

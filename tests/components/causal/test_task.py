@@ -11,7 +11,8 @@ import torch
 
 from astrobio.components.causal.data import build_data
 from astrobio.components.causal.graphs import is_dag
-from astrobio.components.causal.task import SPEC, build_model, evaluate, read_graph
+from astrobio.components.causal.model import read_graph
+from astrobio.components.causal.task import SPEC, build_model, evaluate
 from astrobio.errors import UsageError
 from astrobio.trainer import Preempted, StopFlag, TrainingRun, train
 from astrobio.trainer.checkpoint import load_weights

@@ -8,7 +8,8 @@ import torch
 from astrobio.components.datacube.data import DatacubeData
 from astrobio.components.datacube.model import DatacubeSurrogate
 from astrobio.components.datacube.baselines import predict_linear
-from astrobio.components.datacube.task import SPEC, build_model, evaluate, linear_weights, metric_keys, step
+from astrobio.components.datacube.baselines import linear_weights
+from astrobio.components.datacube.task import SPEC, build_model, evaluate, metric_keys, step
 from astrobio.errors import UsageError
 from tests.components.datacube.helpers import make_cfg
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -110,3 +111,10 @@ def pc_algorithm(x: np.ndarray, alpha: float = 0.05, max_cond: int | None = 3,
     if required is not None:
         skeleton |= required | required.T
     return orient(skeleton, sepset, allowed)
+
+
+def pc_graph(data: Any, cfg_alpha: float, max_cond: int | None) -> np.ndarray:
+    """The PC graph depends only on the training rows: computed on first use, then cached."""
+    if "pc" not in data.memo:
+        data.memo["pc"] = pc_algorithm(data.x["train"].double().numpy(), cfg_alpha, max_cond, data.allowed, data.required)
+    return data.memo["pc"]

@@ -13,7 +13,8 @@ from astrobio.report.arrays import load_arrays, save_arrays
 
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     """Adjacency matrices (row -> column) of the learned DAG, the truth and PC, with variable names."""
-    from astrobio.components.causal.task import _baselines, read_graph
+    from astrobio.components.causal.baselines import pc_graph
+    from astrobio.components.causal.model import read_graph
 
     net = getattr(model, "module", model)
     cfg = data.cfg
@@ -21,7 +22,7 @@ def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     arrays = {"learned": learned.astype(np.int8), "names": np.array(data.names)}
     if data.true_adj is not None:
         arrays["true"] = np.asarray(data.true_adj).astype(np.int8)
-        arrays["pc"] = np.asarray(_baselines(data, cfg.eval.pc_alpha, cfg.eval.pc_max_cond)["pc"]).astype(np.int8)
+        arrays["pc"] = np.asarray(pc_graph(data, cfg.eval.pc_alpha, cfg.eval.pc_max_cond)).astype(np.int8)
     save_arrays(folder, **arrays)
 
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from astrobio.components.causal.config import CausalModelConfig
+from astrobio.components.causal.graphs import is_dag, project_to_dag, threshold_graph
 
 
 def acyclicity(adj_sq: torch.Tensor) -> torch.Tensor:
@@ -162,3 +164,11 @@ def build_notears(d: int, cfg: CausalModelConfig, allowed: torch.Tensor, require
     """The SEM family named by `model.kind`."""
     cls = LinearNotears if cfg.kind == "linear" else MLPNotears
     return cls(d, cfg, allowed, required)
+
+
+def read_graph(net: NotearsBase, threshold: float) -> tuple[np.ndarray, bool]:
+    """(DAG, whether thresholding alone was acyclic): threshold |weights|, then drop weakest cycle edges."""
+    strength = net.edge_strength().detach().float().cpu().numpy()
+    required = net.required.cpu().numpy().astype(bool)
+    raw = threshold_graph(strength, threshold, required)
+    return project_to_dag(raw, strength, required), is_dag(raw)

@@ -23,12 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from astrobio.components.causal.baselines import pc_algorithm
+from astrobio.components.causal.baselines import pc_graph
 from astrobio.components.causal.config import CausalConfig
 from astrobio.components.causal.counterfactual import counterfactual, squared_error_off_target
 from astrobio.components.causal.data import CausalData, build_data
-from astrobio.components.causal.graphs import is_dag, num_edges, precision_recall, project_to_dag, shd, threshold_graph
-from astrobio.components.causal.model import NotearsBase, acyclicity, build_notears
+from astrobio.components.causal.graphs import num_edges, precision_recall, shd
+from astrobio.components.causal.model import NotearsBase, acyclicity, build_notears, read_graph
 from astrobio.components.causal import figure
 from astrobio.spec import ComponentSpec
 
@@ -46,24 +46,9 @@ def step(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor
                          "rho": float(net.rho), "alpha": float(net.alpha)}
 
 
-def read_graph(net: NotearsBase, threshold: float) -> tuple[np.ndarray, bool]:
-    """(DAG, whether thresholding alone was acyclic): threshold |weights|, then drop weakest cycle edges."""
-    strength = net.edge_strength().detach().float().cpu().numpy()
-    required = net.required.cpu().numpy().astype(bool)
-    raw = threshold_graph(strength, threshold, required)
-    return project_to_dag(raw, strength, required), is_dag(raw)
-
-
 def graph_scores(pred: np.ndarray, true: np.ndarray, prefix: str) -> dict[str, float]:
     precision, recall = precision_recall(pred, true)
     return {f"{prefix}_shd": float(shd(pred, true)), f"{prefix}_precision": precision, f"{prefix}_recall": recall}
-
-
-def _baselines(data: CausalData, cfg_alpha: float, max_cond: int | None) -> dict[str, np.ndarray]:
-    """The PC graph depends only on the training rows: computed on first use, then cached."""
-    if "pc" not in data.memo:
-        data.memo["pc"] = pc_algorithm(data.x["train"].double().numpy(), cfg_alpha, max_cond, data.allowed, data.required)
-    return {"pc": data.memo["pc"]}
 
 
 def evaluate(model: nn.Module, data: CausalData, split: str) -> dict[str, float]:
@@ -88,7 +73,7 @@ def evaluate(model: nn.Module, data: CausalData, split: str) -> dict[str, float]
         net.train(was_training)
     if data.true_adj is not None:
         metrics.update(graph_scores(graph, data.true_adj, split))
-        pc = _baselines(data, cfg.eval.pc_alpha, cfg.eval.pc_max_cond)["pc"]
+        pc = pc_graph(data, cfg.eval.pc_alpha, cfg.eval.pc_max_cond)
         metrics.update(graph_scores(pc, data.true_adj, f"baseline_pc_{split}"))
         metrics[f"baseline_empty_{split}_shd"] = float(shd(np.zeros_like(data.true_adj), data.true_adj))
     return metrics

@@ -12,6 +12,7 @@ squares in standardised units, so no full prediction of a large split is ever he
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -55,3 +56,12 @@ def predict_linear(weights: torch.Tensor, x: torch.Tensor, shape: tuple[int, int
 
 def _with_intercept(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x.double(), torch.ones(len(x), 1, dtype=torch.float64)], dim=1)
+
+
+def linear_weights(data: Any) -> torch.Tensor:
+    """Least-squares map from standardised parameters to fields, fitted once on the training planets
+    (the linear baseline, and the starting point of the surrogate's linear trend)."""
+    if "linear_weights" not in data.memo:
+        train = data.splits["train"]
+        data.memo["linear_weights"] = fit_linear(train.x, train.y)
+    return data.memo["linear_weights"]

@@ -14,7 +14,7 @@ from astrobio.report.arrays import load_arrays, save_arrays
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     """The first test planet's fields [C, H, W] in physical units: truth, surrogate, linear baseline."""
     from astrobio.components.datacube.baselines import predict_linear
-    from astrobio.components.datacube.task import linear_weights
+    from astrobio.components.datacube.baselines import linear_weights
 
     held = data.splits["test"]
     net = getattr(model, "module", model)

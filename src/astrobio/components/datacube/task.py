@@ -21,21 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from astrobio.components.datacube.baselines import channel_sse, fit_linear, nearest_indices, predict_linear
+from astrobio.components.datacube.baselines import channel_sse, linear_weights, nearest_indices, predict_linear
 from astrobio.components.datacube.config import DatacubeConfig
 from astrobio.components.datacube.data import DatacubeData, build_data
 from astrobio.components.datacube.model import DatacubeSurrogate
 from astrobio.components.datacube import figure
 from astrobio.spec import ComponentSpec
-
-
-def linear_weights(data: DatacubeData) -> torch.Tensor:
-    """Least-squares map from standardised parameters to fields, fitted once on the training planets
-    (the linear baseline, and the starting point of the surrogate's linear trend)."""
-    if "linear_weights" not in data.memo:
-        train = data.splits["train"]
-        data.memo["linear_weights"] = fit_linear(train.x, train.y)
-    return data.memo["linear_weights"]
 
 
 def build_model(cfg: DatacubeConfig, data: DatacubeData) -> DatacubeSurrogate:

@@ -10,6 +10,7 @@ stays flat on larger universes. AUC and AP are implemented here (no scikit-learn
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import torch
 
@@ -133,3 +134,8 @@ def baseline_scores(train_edges: torch.Tensor, num_nodes: int, pairs: torch.Tens
     """Scores of `pairs` [2, k] under each named heuristic, on the graph of `train_edges`."""
     a = adjacency(train_edges, num_nodes)
     return {name: BASELINES[name](a, pairs) for name in names}
+
+
+def baseline_names(data: Any) -> tuple[str, ...]:
+    """Heuristics that make sense for this graph: no shared neighbours exist across a bipartition."""
+    return ("l3",) if data.graph.kind == "bipartite" else ("cn", "aa", "l3")

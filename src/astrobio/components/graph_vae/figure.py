@@ -16,7 +16,7 @@ MAX_PAIRS = 2000
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     """Scores of (at most MAX_PAIRS each) held-out test positives and negatives, model and baselines."""
     from astrobio.components.graph_vae.baselines import baseline_scores
-    from astrobio.components.graph_vae.task import baseline_names
+    from astrobio.components.graph_vae.baselines import baseline_names
 
     pos, neg = data.eval_pairs("test")
     pos, neg = pos[:, subsample(pos.shape[1], MAX_PAIRS)], neg[:, subsample(neg.shape[1], MAX_PAIRS, 1)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from astrobio.components.graph_vae.baselines import average_precision, baseline_scores, roc_auc
+from astrobio.components.graph_vae.baselines import baseline_names, average_precision, baseline_scores, roc_auc
 from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.components.graph_vae.data import GraphBatch, GraphVAEData, build_data
 from astrobio.components.graph_vae.model import GraphVAE, kl_loss, recon_loss
@@ -31,11 +31,6 @@ def step(model: nn.Module, batch: GraphBatch) -> tuple[torch.Tensor, dict[str, f
     kl = kl_loss(out)
     loss = recon + kl / batch.num_nodes
     return loss, {"recon": float(recon.detach()), "kl": float(kl.detach())}
-
-
-def baseline_names(data: GraphVAEData) -> tuple[str, ...]:
-    """Heuristics that make sense for this graph: no shared neighbours exist across a bipartition."""
-    return ("l3",) if data.graph.kind == "bipartite" else ("cn", "aa", "l3")
 
 
 def _baseline_metrics(data: GraphVAEData, split: str) -> dict[str, float]:

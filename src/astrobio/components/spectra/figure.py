@@ -16,7 +16,7 @@ POINTS = 4
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     """For the first POINTS test planets (normalised units): truth, K samples, k-NN interpolation."""
     from astrobio.components.spectra.baseline import idw_interpolate
-    from astrobio.components.spectra.task import generate_samples
+    from astrobio.components.spectra.model import generate_samples
 
     ecfg = data.eval_cfg
     net = getattr(model, "module", model)

@@ -99,3 +99,11 @@ class SpectraDiffusion(nn.Module):
             else:
                 x = sched.step(eps, t, x, eta=0.0).prev_sample
         return x.squeeze(1)
+
+
+def generate_samples(net: SpectraDiffusion, cond: torch.Tensor, k: int, kind: str, steps: int, seed: int) -> torch.Tensor:
+    """[P, K, L] samples: every point repeated K times, one batch, one seeded CPU generator."""
+    device = next(net.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    flat = net.sample(cond.repeat_interleave(k, dim=0).to(device), kind, steps, gen)
+    return flat.float().cpu().view(cond.shape[0], k, -1)

@@ -17,7 +17,7 @@ from torch import nn
 from astrobio.components.spectra.baseline import idw_interpolate, rmse
 from astrobio.components.spectra.config import SpectraConfig
 from astrobio.components.spectra.data import SpectraData, build_data
-from astrobio.components.spectra.model import SpectraDiffusion
+from astrobio.components.spectra.model import SpectraDiffusion, generate_samples
 from astrobio.components.spectra import figure
 from astrobio.spec import ComponentSpec
 
@@ -41,14 +41,6 @@ def baseline_metrics(data: SpectraData, split: str, k: int, points: int) -> dict
         pred = idw_interpolate(data.cond["train"], data.x["train"], data.cond[split][:points], k)
         data.memo[key] = {f"baseline_interp_{split}_rmse": rmse(pred, data.x[split][:points])}
     return dict(data.memo[key])
-
-
-def generate_samples(net: SpectraDiffusion, cond: torch.Tensor, k: int, kind: str, steps: int, seed: int) -> torch.Tensor:
-    """[P, K, L] samples: every point repeated K times, one batch, one seeded CPU generator."""
-    device = next(net.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    flat = net.sample(cond.repeat_interleave(k, dim=0).to(device), kind, steps, gen)
-    return flat.float().cpu().view(cond.shape[0], k, -1)
 
 
 def evaluate(model: nn.Module, data: SpectraData, split: str) -> dict[str, float]:
