@@ -26,6 +26,7 @@ from torch import nn
 
 from astrobio.components.llm.config import LLMConfig
 from astrobio.components.llm.data import LLMData, build_data
+from astrobio.components.llm.decode import NumberGrammar
 from astrobio.components.llm.model import SoftPromptLM, build_model
 from astrobio.components.llm.text import is_close, parse_number
 from astrobio.components.llm import figure
@@ -57,16 +58,26 @@ def perplexity(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) 
     return math.exp(total / count) if count else float("nan")
 
 
+def number_grammar(net: SoftPromptLM, data: LLMData) -> NumberGrammar:
+    """The answer-format automaton of this tokenizer, built once per data object."""
+    if "grammar" not in data.memo:
+        vocab = int(net.hf.get_output_embeddings().weight.shape[0])
+        data.memo["grammar"] = NumberGrammar(data.tokenizer, data.stop_ids, vocab)
+    return data.memo["grammar"]
+
+
 def numeric_accuracy(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) -> float:
-    """Greedy-decode answers to numeric questions; correct if the first number is within tolerance."""
+    """Greedy-decode answers to numeric questions, held to the number format (decode.py) for every
+    model alike; correct if the number is within the relative tolerance of the true value."""
     ecfg = data.cfg.eval
     device = net.projector.mean.device
     indices = data.eval_indices(split, numeric=True)
+    grammar = number_grammar(net, data)
     correct = 0
     for chunk in _chunks(indices, ecfg.batch_size):
         examples = [data.examples[split][i] for i in chunk]
         emb = data.embeddings[[ex.planet for ex in examples]].to(device)
-        outs = net.greedy([data.encoded[split][i][0] for i in chunk], emb, conditioned, ecfg.max_new_tokens)
+        outs = net.greedy([data.encoded[split][i][0] for i in chunk], emb, conditioned, ecfg.max_new_tokens, grammar)
         for ex, out in zip(examples, outs):
             text = data.tokenizer.decode(out, skip_special_tokens=True)
             correct += is_close(parse_number(text), float(ex.value), ecfg.num_tolerance)  # type: ignore[arg-type]
