@@ -39,12 +39,13 @@ def run(out: Path, model_dir: Path, fusion: Path, condition: bool) -> dict[str, 
 
 def test_conditioned_model_beats_the_base_and_the_ablation_without_soft_prompt(tmp_path, pretrained_tiny_model):
     start = time.process_time()
-    fusion = write_fusion(tmp_path / "fusion", n=200, dim=16)
+    fusion = write_fusion(tmp_path / "fusion", n=600, dim=16)  # 60 test planets: 20 left val and test 0.1 apart
     m = run(tmp_path / "conditioned", pretrained_tiny_model, fusion, condition=True)
     a = run(tmp_path / "ablation", pretrained_tiny_model, fusion, condition=False)
     print(f"llm (tiny base) test_ppl={m['test_ppl']:.2f} base={m['baseline_base_test_ppl']:.2f} "
           f"no-soft-prompt={a['test_ppl']:.2f}; test_num_acc={m['test_num_acc']:.3f} "
           f"base={m['baseline_base_test_num_acc']:.3f} no-soft-prompt={a['test_num_acc']:.3f}; "
+          f"val {m['val_num_acc']:.3f} base {m['baseline_base_val_num_acc']:.3f} no-soft-prompt {a['val_num_acc']:.3f}; "
           f"cost {time.process_time() - start:.1f} CPU-s")
     assert m["test_ppl"] < m["baseline_base_test_ppl"], m
     assert m["test_num_acc"] > m["baseline_base_test_num_acc"] + 0.04, m

@@ -6,21 +6,20 @@ import pytest
 import torch
 
 from astrobio.components.llm.data import build_data
-from astrobio.components.llm.decode import DEAD, NumberGrammar, advance
+from astrobio.components.llm.decode import DEAD, NumberGrammar, advance, number_grammar
 from astrobio.components.llm.model import build_model
-from astrobio.components.llm.task import number_grammar
 from astrobio.components.llm.text import parse_number
 from tests.components.llm.helpers import make_cfg
 
 
 @pytest.mark.parametrize("text,complete", [("4700", True), ("0.3", True), ("-2.3", True), ("2.4e-5", True),
-                                           ("1.2e+3", True), ("4.", False), ("2.4e", False), ("-", False)])
+                                           ("1.2e+3", True), (" 290", True), ("4.", False), ("2.4e", False), ("-", False), (" ", False)])
 def test_automaton_reads_numbers(text, complete):
     state = advance(0, text)
     assert state != DEAD and (state in (2, 4, 7)) == complete
 
 
-@pytest.mark.parametrize("text", ["4.7.0", "--1", "e5", "1e5e", ".5", "4 K", "1,300"])
+@pytest.mark.parametrize("text", ["4.7.0", "--1", "e5", "1e5e", ".5", "4 K", "1,300", "  4", "4 "])
 def test_automaton_refuses_what_is_not_a_number(text):
     assert advance(0, text) == DEAD
 

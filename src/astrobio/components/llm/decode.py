@@ -3,7 +3,7 @@
 Numeric answers are bare numbers (`text.py`). Scoring free text would mostly measure whether a
 model keeps to that format (an instruct base answers "The host star of this planet is..."), not
 whether it knows the value. So every model scored, the base included, decodes the same way: at
-each step only tokens that keep the text a prefix of `-?digits[.digits][e[-+]digits]` may be
+each step only tokens that keep the text a prefix of ` ?-?digits[.digits][e[-+]digits]` may be
 chosen, and a stop token only once the text is a complete number. The choice among the allowed
 tokens is the model's own argmax; nothing about the true value enters.
 
@@ -18,11 +18,11 @@ from typing import Any
 
 import torch
 
-CHARS = frozenset("0123456789.-+e")
+CHARS = frozenset("0123456789.-+e ")
 DEAD = -1
 # state -> {character class -> next state}; d = a digit
 _MOVES: dict[int, dict[str, int]] = {
-    0: {"-": 1, "d": 2},            # start
+    0: {" ": 8, "-": 1, "d": 2},    # start (plain-format answers begin with one space)
     1: {"d": 2},                    # after a sign
     2: {"d": 2, ".": 3, "e": 5},    # integer digits (complete)
     3: {"d": 4},                    # after the point
@@ -30,6 +30,7 @@ _MOVES: dict[int, dict[str, int]] = {
     5: {"-": 6, "+": 6, "d": 7},    # after e
     6: {"d": 7},                    # after the exponent's sign
     7: {"d": 7},                    # exponent digits (complete)
+    8: {"-": 1, "d": 2},            # after the leading space
 }
 ACCEPTING = frozenset({2, 4, 7})
 N_STATES = len(_MOVES)
@@ -74,3 +75,11 @@ class NumberGrammar:
         token = logits.masked_fill(~allowed, float("-inf")).argmax(-1)
         nxt = self.next_state.to(logits.device)[state, token]
         return token, torch.where(nxt == DEAD, state, nxt)
+
+
+def number_grammar(net: Any, data: Any) -> NumberGrammar:
+    """The automaton of `data`'s tokenizer for `net`'s logits, built once per data object (memo)."""
+    if "grammar" not in data.memo:
+        vocab = int(net.hf.get_output_embeddings().weight.shape[0])
+        data.memo["grammar"] = NumberGrammar(data.tokenizer, data.stop_ids, vocab)
+    return data.memo["grammar"]

@@ -4,9 +4,11 @@
 
     <split>_ppl                      perplexity of the answer tokens (adapters + soft prompt)
     baseline_base_<split>_ppl        the same texts scored by the base model (no adapter, no soft prompt)
-    <split>_num_acc                  share of numeric questions whose greedy answer parses to a number
-                                     within `eval.num_tolerance` (relative) of the true value
+    <split>_num_acc                  share of numeric questions whose greedy answer, held to the number
+                                     format (decode.py), is within `eval.num_tolerance` (relative) of the
+                                     true value
     baseline_base_<split>_num_acc    the same questions answered by the base model
+    <split>_num_questions            how many numeric questions both were scored on
     <split>_trainable_pct            % of all parameters that train (LoRA + projector)
 
 The base model's scores never change during training, so they are computed once per split and kept
@@ -26,7 +28,7 @@ from torch import nn
 
 from astrobio.components.llm.config import LLMConfig
 from astrobio.components.llm.data import LLMData, build_data
-from astrobio.components.llm.decode import NumberGrammar
+from astrobio.components.llm.decode import number_grammar
 from astrobio.components.llm.model import SoftPromptLM, build_model
 from astrobio.components.llm.text import is_close, parse_number
 from astrobio.components.llm import figure
@@ -56,14 +58,6 @@ def perplexity(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) 
         nll = net.answer_nll(_to(data.collate(split, chunk), device), conditioned)
         total, count = total + float(nll.double().sum()), count + nll.numel()
     return math.exp(total / count) if count else float("nan")
-
-
-def number_grammar(net: SoftPromptLM, data: LLMData) -> NumberGrammar:
-    """The answer-format automaton of this tokenizer, built once per data object."""
-    if "grammar" not in data.memo:
-        vocab = int(net.hf.get_output_embeddings().weight.shape[0])
-        data.memo["grammar"] = NumberGrammar(data.tokenizer, data.stop_ids, vocab)
-    return data.memo["grammar"]
 
 
 def numeric_accuracy(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) -> float:
@@ -108,6 +102,8 @@ def evaluate(model: nn.Module, data: LLMData, split: str) -> dict[str, float]:
     finally:
         net.train(was_training)
     metrics.update({f"baseline_base_{split}_{k}": v for k, v in data.memo[key].items()})
+    if data.cfg.eval.num_prompts:
+        metrics[f"{split}_num_questions"] = float(len(data.eval_indices(split, numeric=True)))
     trainable, total = net.parameter_counts()
     metrics[f"{split}_trainable_pct"] = 100.0 * trainable / total
     return metrics
