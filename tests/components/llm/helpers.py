@@ -103,18 +103,6 @@ def _pretrain(model: Any, tok: Any, steps: int) -> None:
     model.eval()
 
 
-# components.llm of configs/smoke.yaml (keep the two in step): the bundled SmolLM2 base, trained
-# through the trainer on 2 CPU cores in a few minutes.
-SMOKE_SECTION: dict[str, Any] = {
-    "trainer": {"max_steps": 60, "eval_every": 60, "log_every": 10, "checkpoint": {"every": 60, "keep_last": 1}},
-    "optim": {"lr": 3e-3, "weight_decay": 0.0},
-    "model": {"n_soft_tokens": 4, "projector_hidden": 128},
-    "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
-    "data": {"batch_size": 8, "max_planets": 400, "describe": False},
-    "eval": {"max_texts": 32, "num_prompts": 128, "max_new_tokens": 16, "batch_size": 32},
-}
-
-
 def make_cfg(model_dir: Path | None, fusion_dir: Path, **over: Any) -> LLMConfig:
     """An LLMConfig on the tiny model (or the bundled base with model_dir=None), small everything."""
     section: dict[str, Any] = {

@@ -3,13 +3,17 @@ numeric answers, and the fusion soft prompt is what carries the planet (ablation
 
 The base here is the tiny 2-layer Llama of helpers.py, pre-trained on texts of other planets, so it
 already knows the answer format and each parameter's typical value (the 135M SmolLM2 costs minutes
-per run; its figures come from `make run`, configs/smoke.yaml). The fusion artifact is informative:
+per run; its figures come from `make run`, configs/smoke.yaml, asserted in the slow
+test_smoke_config.py). The fusion artifact is informative:
 embeddings are a fixed nonlinear map of the planets' parameters, so only a model that reads the soft
 prompt can beat the base; the LoRA-only ablation trains the same steps without it.
 
-Settings chosen on validation (1000 steps; val numeric accuracy of 128 questions): lr 0.01 -> 0.148,
-lr 0.003 -> 0.180 (4 soft tokens) / 0.172 (8; val ppl 1.703), ablation 0.133 (ppl 1.742), base 0.109
-(ppl 1.785); 2000 steps no better (0.180). Cost ~50 CPU-s (two 1000-step runs of a 2-layer model).
+Settings chosen on validation with the earlier free-text answers (1000 steps; val numeric accuracy
+of 128 questions): lr 0.01 -> 0.148, lr 0.003 -> 0.180 (4 soft tokens) / 0.172 (8), 2000 steps no better.
+Measured with bare-number answers and format-held decoding (600 planets, so 60 test planets; with 200
+the 20 test planets left val and test 0.1 apart): test 0.195 vs base 0.117 and no-soft-prompt 0.055
+(val 0.227 / 0.078 / 0.125); ppl 2.58 / 2.87 / 2.74. Cost ~37 CPU-s (two 1000-step runs of a 2-layer
+model) plus the session fixture's pre-training.
 """
 
 from __future__ import annotations
@@ -39,14 +43,15 @@ def run(out: Path, model_dir: Path, fusion: Path, condition: bool) -> dict[str, 
 
 def test_conditioned_model_beats_the_base_and_the_ablation_without_soft_prompt(tmp_path, pretrained_tiny_model):
     start = time.process_time()
-    fusion = write_fusion(tmp_path / "fusion", n=200, dim=16)
+    fusion = write_fusion(tmp_path / "fusion", n=600, dim=16)  # 60 test planets: 20 left val and test 0.1 apart
     m = run(tmp_path / "conditioned", pretrained_tiny_model, fusion, condition=True)
     a = run(tmp_path / "ablation", pretrained_tiny_model, fusion, condition=False)
     print(f"llm (tiny base) test_ppl={m['test_ppl']:.2f} base={m['baseline_base_test_ppl']:.2f} "
           f"no-soft-prompt={a['test_ppl']:.2f}; test_num_acc={m['test_num_acc']:.3f} "
           f"base={m['baseline_base_test_num_acc']:.3f} no-soft-prompt={a['test_num_acc']:.3f}; "
+          f"val {m['val_num_acc']:.3f} base {m['baseline_base_val_num_acc']:.3f} no-soft-prompt {a['val_num_acc']:.3f}; "
           f"cost {time.process_time() - start:.1f} CPU-s")
     assert m["test_ppl"] < m["baseline_base_test_ppl"], m
     assert m["test_num_acc"] > m["baseline_base_test_num_acc"] + 0.04, m
-    assert m["test_num_acc"] > a["test_num_acc"] + 0.02, (m, a)
+    assert m["test_num_acc"] > a["test_num_acc"] + 0.05, (m, a)
     assert m["test_ppl"] < a["test_ppl"], (m, a)

@@ -2,6 +2,8 @@
 
 from astrobio.components.llm.data import build_data
 from astrobio.components.llm.task import SPEC
+from astrobio.components.llm.text import parse_number
+from astrobio.report.arrays import load_arrays
 from tests.components.llm.helpers import make_cfg
 
 
@@ -13,3 +15,6 @@ def test_figure_data_draws_questions_and_both_answers(tiny_model, fusion_dir, tm
     fig = SPEC.figure(tmp_path / "art")
     cells = fig.axes[0].tables[0].get_celld()
     assert cells[(0, 3)].get_text().get_text() == "base model" and (1, 0) in cells
+    arrays = load_arrays(tmp_path / "art")
+    for answer in list(arrays["tuned"]) + list(arrays["base"]):  # numeric questions: shown as scored, a number
+        assert parse_number(str(answer)) is not None, arrays

@@ -30,7 +30,8 @@ def test_evaluate_reports_model_and_base_and_caches_the_base(tiny_model, fusion_
     model.train()
     metrics = evaluate(model, data, "val")
     assert set(metrics) == {"val_ppl", "baseline_base_val_ppl", "val_num_acc", "baseline_base_val_num_acc",
-                            "val_trainable_pct"}
+                            "val_trainable_pct", "val_num_questions"}
+    assert metrics["val_num_questions"] == 8  # eval.num_prompts of make_cfg
     assert all(math.isfinite(v) for v in metrics.values()) and model.training
     assert 0 <= metrics["val_num_acc"] <= 1 and 0 < metrics["val_trainable_pct"] < 100
     data.memo[("base_scores", "val")]["ppl"] = -1.0  # proves the base is not scored again

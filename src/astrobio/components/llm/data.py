@@ -23,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 
 from astrobio.components.llm.base import BaseRef, check_qlora, load_tokenizer, resolve_base
 from astrobio.components.llm.config import FUSION_INPUT, LLMConfig
-from astrobio.components.llm.text import Example, planet_examples
+from astrobio.components.llm.text import Example, planet_examples, ratio_scale
 from astrobio.errors import UsageError
 
 FUSION_FILE = "planet_embeddings.safetensors"
@@ -89,7 +89,7 @@ def split_planets(n: int, val_fraction: float, test_fraction: float, seed: int) 
 def render(tokenizer: Any, question: str, answer: str, system: str | None) -> tuple[str, str]:
     """(prompt text, answer text): the model's own chat format when it has one, else Q/A lines."""
     if getattr(tokenizer, "chat_template", None):
-        msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
+        msgs = ([{"role": "system", "content": system}] if system is not None else []) + [{"role": "user", "content": question}]
         prompt = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
         full = tokenizer.apply_chat_template(msgs + [{"role": "assistant", "content": answer}], tokenize=False)
         if full.startswith(prompt):
@@ -113,9 +113,10 @@ class LLMData:
         self.emb_std = train_emb.std(dim=0, unbiased=False).clamp_min(1e-6)
         self.examples: dict[str, list[Example]] = {}
         self.encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
+        self.numeric = ratio_scale(table.params[self.planets["train"]])  # which parameters get numeric questions
         for split in SPLITS:
             texts = [ex for p in self.planets[split] for ex in planet_examples(
-                p, table.params[p], table.names, dc.split_seed, dc.describe, dc.describe_max_facts)]
+                p, table.params[p], table.names, dc.split_seed, dc.describe, dc.describe_max_facts, self.numeric)]
             # Held-out lists are shuffled once so that "the first K" spans many planets and parameters.
             if split != "train":
                 texts = [texts[i] for i in np.random.default_rng([dc.split_seed, SPLITS.index(split)]).permutation(len(texts))]

@@ -9,25 +9,29 @@ from typing import Any
 import numpy as np
 import torch
 
+from astrobio.components.llm.decode import number_grammar
 from astrobio.report.arrays import load_arrays, save_arrays
 
 QUESTIONS = 4
 
 
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
-    """Greedy answers of the tuned model (adapter + soft prompt) and the base model to QUESTIONS test questions."""
+    """Greedy answers of the tuned model (adapter + soft prompt) and the base model to QUESTIONS test
+    questions; numeric ones decoded held to the number format, as they are scored."""
     net = getattr(model, "module", model)
     device = net.projector.mean.device
-    chosen = (data.eval_indices("test", numeric=True) or data.eval_indices("test", numeric=False))[:QUESTIONS]
+    numeric = data.eval_indices("test", numeric=True)
+    chosen = (numeric or data.eval_indices("test", numeric=False))[:QUESTIONS]
+    grammar = number_grammar(net, data) if numeric else None
     examples = [data.examples["test"][i] for i in chosen]
     prompts = [data.encoded["test"][i][0] for i in chosen]
     emb = data.embeddings[[ex.planet for ex in examples]].to(device)
     max_new = data.cfg.eval.max_new_tokens
     net.eval()
     with torch.no_grad():
-        tuned = net.greedy(prompts, emb, True, max_new)
+        tuned = net.greedy(prompts, emb, net.condition, max_new, grammar)
         with net.base_only():
-            base = net.greedy(prompts, emb, False, max_new)
+            base = net.greedy(prompts, emb, False, max_new, grammar)
     decode = lambda ids: data.tokenizer.decode(ids, skip_special_tokens=True).strip()  # noqa: E731
     save_arrays(folder, question=np.array([ex.question for ex in examples]), truth=np.array([ex.answer for ex in examples]),
                 tuned=np.array([decode(t) for t in tuned]), base=np.array([decode(b) for b in base]))

@@ -27,6 +27,7 @@ from torch import nn
 from astrobio.components.llm.base import check_qlora, load_base
 from astrobio.components.llm.config import LLMConfig
 from astrobio.components.llm.data import IGNORE, LLMData
+from astrobio.components.llm.decode import NumberGrammar
 from astrobio.errors import UsageError
 
 INIT_TEXT = "Planet data:"  # soft tokens start as these tokens' embeddings (prompt-tuning's vocabulary init)
@@ -132,8 +133,10 @@ class SoftPromptLM(nn.Module):
         return self.answer_nll(batch, conditioned=self.condition).mean()
 
     @torch.no_grad()
-    def greedy(self, prompts: list[list[int]], embedding: torch.Tensor, conditioned: bool, max_new: int) -> list[list[int]]:
-        """Greedy continuation of left-padded prompts with a KV cache; stops at end-of-turn tokens."""
+    def greedy(self, prompts: list[list[int]], embedding: torch.Tensor, conditioned: bool, max_new: int,
+               grammar: NumberGrammar | None = None) -> list[list[int]]:
+        """Greedy continuation of left-padded prompts with a KV cache; stops at end-of-turn tokens.
+        With `grammar`, each step's argmax is taken over the tokens the answer format allows."""
         device = embedding.device
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long, device=device)
@@ -146,8 +149,12 @@ class SoftPromptLM(nn.Module):
         out = self.hf(inputs_embeds=embeds, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
         result: list[list[int]] = [[] for _ in prompts]
         done = [False] * len(prompts)
+        state = grammar.start(len(prompts), device) if grammar is not None else None
         for step in range(max_new):
-            nxt = out.logits[:, -1].argmax(-1)
+            if grammar is not None:
+                nxt, state = grammar.choose(out.logits[:, -1].float(), state)
+            else:
+                nxt = out.logits[:, -1].argmax(-1)
             for r, token in enumerate(nxt.tolist()):
                 if not done[r]:
                     result[r].append(token)

@@ -4,9 +4,11 @@
 
     <split>_ppl                      perplexity of the answer tokens (adapters + soft prompt)
     baseline_base_<split>_ppl        the same texts scored by the base model (no adapter, no soft prompt)
-    <split>_num_acc                  share of numeric questions whose greedy answer parses to a number
-                                     within `eval.num_tolerance` (relative) of the true value
+    <split>_num_acc                  share of numeric questions whose greedy answer, held to the number
+                                     format (decode.py), is within `eval.num_tolerance` (relative) of the
+                                     true value
     baseline_base_<split>_num_acc    the same questions answered by the base model
+    <split>_num_questions            how many numeric questions both were scored on
     <split>_trainable_pct            % of all parameters that train (LoRA + projector)
 
 The base model's scores never change during training, so they are computed once per split and kept
@@ -26,6 +28,7 @@ from torch import nn
 
 from astrobio.components.llm.config import LLMConfig
 from astrobio.components.llm.data import LLMData, build_data
+from astrobio.components.llm.decode import number_grammar
 from astrobio.components.llm.model import SoftPromptLM, build_model
 from astrobio.components.llm.text import is_close, parse_number
 from astrobio.components.llm import figure
@@ -58,15 +61,17 @@ def perplexity(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) 
 
 
 def numeric_accuracy(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) -> float:
-    """Greedy-decode answers to numeric questions; correct if the first number is within tolerance."""
+    """Greedy-decode answers to numeric questions, held to the number format (decode.py) for every
+    model alike; correct if the number is within the relative tolerance of the true value."""
     ecfg = data.cfg.eval
     device = net.projector.mean.device
     indices = data.eval_indices(split, numeric=True)
+    grammar = number_grammar(net, data)
     correct = 0
     for chunk in _chunks(indices, ecfg.batch_size):
         examples = [data.examples[split][i] for i in chunk]
         emb = data.embeddings[[ex.planet for ex in examples]].to(device)
-        outs = net.greedy([data.encoded[split][i][0] for i in chunk], emb, conditioned, ecfg.max_new_tokens)
+        outs = net.greedy([data.encoded[split][i][0] for i in chunk], emb, conditioned, ecfg.max_new_tokens, grammar)
         for ex, out in zip(examples, outs):
             text = data.tokenizer.decode(out, skip_special_tokens=True)
             correct += is_close(parse_number(text), float(ex.value), ecfg.num_tolerance)  # type: ignore[arg-type]
@@ -97,6 +102,8 @@ def evaluate(model: nn.Module, data: LLMData, split: str) -> dict[str, float]:
     finally:
         net.train(was_training)
     metrics.update({f"baseline_base_{split}_{k}": v for k, v in data.memo[key].items()})
+    if data.cfg.eval.num_prompts:
+        metrics[f"{split}_num_questions"] = float(len(data.eval_indices(split, numeric=True)))
     trainable, total = net.parameter_counts()
     metrics[f"{split}_trainable_pct"] = 100.0 * trainable / total
     return metrics
