@@ -59,7 +59,7 @@ def test_pc_baseline_is_computed_once(monkeypatch):
     model = build_model(cfg, data)
     first = evaluate(model, data, "val")
     calls = []
-    monkeypatch.setattr("astrobio.components.causal.task.pc_algorithm", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr("astrobio.components.causal.baselines.pc_algorithm", lambda *a, **k: calls.append(1))
     second = evaluate(model, data, "test")
     assert not calls and first["baseline_pc_val_shd"] == second["baseline_pc_test_shd"]
 
