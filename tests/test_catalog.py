@@ -49,7 +49,8 @@ def test_each_spec_agrees_with_its_row(name: str) -> None:
     assert (spec.image, spec.description) == (row.image, row.description) and row.image and row.description
 
 
-@pytest.mark.parametrize("change", [{"phase": "integrate"}, {"image": "astrobio/other"}, {"description": "something else"}])
+@pytest.mark.parametrize("change", [{"phase": "integrate"}, {"image": "astrobio/other"}, {"description": "something else"},
+                                    {"supports_ddp": True}])
 def test_get_spec_refuses_a_spec_that_disagrees_with_its_row(monkeypatch: pytest.MonkeyPatch, change: dict[str, str]) -> None:
     """The SPEC loaded by module name is checked against the row, image and description included
     (`astrobio components` prints them from the row without loading SPEC)."""

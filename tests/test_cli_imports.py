@@ -75,3 +75,12 @@ def test_components_prints_every_row_without_loading_a_spec() -> None:
     for row in COMPONENTS:
         line = next(line for line in lines if line.split()[0] == row.name)
         assert f"phase={row.phase}" in line and f"image={row.image}" in line and line.endswith(row.description)
+
+
+@pytest.mark.parametrize("name", ["spectra", "llm", "causal"])
+def test_render_job_needs_the_kubernetes_models_only(name: str) -> None:
+    """A job is sized from the catalog row (image, phase, supports_ddp), so rendering one loads
+    neither torch nor the component's model library (spectra's diffusers, llm's transformers)."""
+    loaded = loaded_by("render", "job", "--component", name, "--config", str(SMOKE))
+    assert "kubernetes" in loaded
+    assert not set(loaded) & {"torch", "transformers", "diffusers", "peft", "optuna", "kfp"}, loaded

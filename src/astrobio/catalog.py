@@ -67,6 +67,9 @@ class Component:
     - `image` and `description`: its container image (without registry or tag) and one line on what
       it is and what it is judged against; `astrobio components` prints them without loading SPEC
       (which imports torch), and SPEC takes them from here.
+    - `supports_ddp`: whether its training runs as several ranks; the job renderers size the job
+      from it without loading SPEC (False: causal's NOTEARS, galactic's clients simulated in one
+      process, whose averaging is its on_step_end hook).
     """
 
     name: str
@@ -78,6 +81,7 @@ class Component:
     metrics: Callable[[Any], set[str]] | None = field(default=None, compare=False)
     image: str = field(kw_only=True)
     description: str = field(kw_only=True)
+    supports_ddp: bool = field(default=True, kw_only=True)
 
 
 PHASES: tuple[Phase, ...] = (
@@ -100,7 +104,7 @@ COMPONENTS: tuple[Component, ...] = (
               description="variational graph auto-encoder over cobra metabolic networks; held-out link "
                           "prediction AUC/AP vs common neighbours, Adamic-Adar and L3"),
     Component("causal", CausalConfig, "astrobio.components.causal.task", "pretrain",
-              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics,
+              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics, supports_ddp=False,
               image="astrobio/causal",
               description="NOTEARS causal world model (linear or MLP SEM) with physics priors and counterfactuals; "
                           "judged by SHD/precision/recall vs PC and the empty graph, and counterfactual RMSE on a planetary SCM"),
@@ -119,7 +123,7 @@ COMPONENTS: tuple[Component, ...] = (
                           "network modalities into one planet embedding; four-class habitability / CH4-detectability "
                           "accuracy vs the best single modality and the majority class"),
     Component("galactic", GalacticConfig, "astrobio.components.galactic.task", "galactic",
-              (("accuracy", "max"),), upstream=("fusion",),
+              (("accuracy", "max"),), upstream=("fusion",), supports_ddp=False,
               image="astrobio/galactic",
               description="federated training (FedAvg / FedProx, simulated observatories in one process) of the fusion "
                           "model over non-IID observatory shards; accuracy vs local-only and centralised training, "
@@ -157,11 +161,11 @@ def get_spec(name: str) -> ComponentSpec:
     spec = importlib.import_module(row.spec_module).SPEC
     if getattr(spec, "name", None) != name:
         raise RuntimeError(f"{row.spec_module}.SPEC is not the ComponentSpec of '{name}'")
-    own = (spec.phase, tuple(spec.upstream), spec.config_cls, spec.image, spec.description)
-    if own != (row.phase, row.upstream, row.config_cls, row.image, row.description):
-        raise RuntimeError(f"{row.spec_module}.SPEC (phase, upstream, config_cls, image, description) = {own} "
-                           f"disagrees with the catalog row "
-                           f"{(row.phase, row.upstream, row.config_cls, row.image, row.description)}")
+    own = (spec.phase, tuple(spec.upstream), spec.config_cls, spec.image, spec.description, spec.supports_ddp)
+    facts = (row.phase, row.upstream, row.config_cls, row.image, row.description, row.supports_ddp)
+    if own != facts:
+        raise RuntimeError(f"{row.spec_module}.SPEC (phase, upstream, config_cls, image, description, supports_ddp) "
+                           f"= {own} disagrees with the catalog row {facts}")
     return spec
 
 

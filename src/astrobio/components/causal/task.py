@@ -107,7 +107,7 @@ SPEC = ComponentSpec(
     evaluate=evaluate,
     image=_ROW.image,
     description=_ROW.description,
-    supports_ddp=False,
+    supports_ddp=_ROW.supports_ddp,
     figure_data=figure.save,
     figure=figure.draw,
 )
