@@ -1,5 +1,5 @@
 """`trainer.deterministic` sets what `torch.use_deterministic_algorithms(True, warn_only=True)` sets,
-without importing `torch._inductor` (dynamo, sympy: ~1 s of every `astrobio train`, issue #19 item 4).
+without importing `torch._inductor` (dynamo, sympy: ~1 s; issue #19 item 4).
 
 Upstream: torch/__init__.py `use_deterministic_algorithms` imports `torch._inductor.config`, sets its
 `deterministic` field and calls `_C._set_deterministic_algorithms(mode, warn_only=...)`;
