@@ -32,6 +32,7 @@ BENCHMARKS = {
     "memory": "benchmarks.bench_components:run_memory",
     "ddp_scaling": "benchmarks.bench_ddp:run",
     "production_int8": "benchmarks.bench_production:run",
+    "startup": "benchmarks.bench_startup:run",
     "tuning": "benchmarks.bench_tune:run",
     "pipeline_overhead": "benchmarks.bench_pipeline:run",
 }

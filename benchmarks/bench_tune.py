@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -68,28 +66,13 @@ def study(folder: Path, steps: int, trials: int, rule: str, tag: str = "") -> di
 
 
 def startup(folder: Path, repeats: int) -> dict[str, list[float]]:
-    cfg = tune_config(folder, 100, 1, "none")
+    """The trial's start-up against the bare torch import (benchmarks/bench_startup.py has the full
+    start-up benchmark; this pair puts it next to the trial length it is a share of)."""
+    from benchmarks.bench_startup import bare_torch, train_100_steps
+
     env = quiet_env()
-    n = [0]
-
-    def trial() -> float:
-        n[0] += 1
-        cmd = [sys.executable, "-m", "astrobio", "train", "--component", "causal", "--config", str(cfg),
-               "--output", str(folder / f"startup-{n[0]}")]
-        # 100 steps (~0.5 s): the first NOTEARS dual update makes the h_last buffer finite; the
-        # trainer refuses to checkpoint a model holding an inf buffer
-        t0 = time.perf_counter()
-        done = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr[-2000:]}")
-        return time.perf_counter() - t0
-
-    def bare() -> float:
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch"], env=env, check=True)
-        return time.perf_counter() - t0
-
-    return interleave({"astrobio_train_100_steps": trial, "python_import_torch": bare}, repeats, warmup=0)
+    return interleave({"astrobio_train_100_steps": train_100_steps(folder, env),
+                       "python_import_torch": bare_torch(folder, env)}, repeats, warmup=0)
 
 
 def interleaved_studies(folder: Path, steps: int, trials: int, rounds: int) -> dict[str, list[dict[str, Any]]]:

@@ -8,6 +8,7 @@ from `astrobio.catalog.COMPONENTS`; a component missing from any of them fails h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from astrobio.catalog import COMPONENTS, PHASES, Component, component, component_names, get_spec, phase_of_component
+from astrobio.catalog import COMPONENTS, PHASES, component, component_names, get_spec, phase_of_component
 from astrobio.config import load_config
 from astrobio.config.schema import COMPONENT_FIELDS, AstrobioConfig
 from astrobio.errors import UsageError
@@ -45,13 +46,18 @@ def test_each_spec_agrees_with_its_row(name: str) -> None:
     row = component(name)
     spec = get_spec(name)
     assert (spec.name, spec.phase, tuple(spec.upstream), spec.config_cls) == (name, row.phase, row.upstream, row.config_cls)
+    assert (spec.image, spec.description) == (row.image, row.description) and row.image and row.description
 
 
-def test_get_spec_refuses_a_spec_that_disagrees_with_its_row(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("change", [{"phase": "integrate"}, {"image": "astrobio/other"}, {"description": "something else"},
+                                    {"supports_ddp": True}])
+def test_get_spec_refuses_a_spec_that_disagrees_with_its_row(monkeypatch: pytest.MonkeyPatch, change: dict[str, str]) -> None:
+    """The SPEC loaded by module name is checked against the row, image and description included
+    (`astrobio components` prints them from the row without loading SPEC)."""
     import astrobio.catalog as catalog
 
     row = component("causal")
-    monkeypatch.setitem(catalog._BY_NAME, "causal", Component(row.name, row.config_cls, row.spec_module, "integrate", row.headline))
+    monkeypatch.setitem(catalog._BY_NAME, "causal", dataclasses.replace(row, **change))
     with pytest.raises(RuntimeError, match="disagrees with the catalog row"):
         get_spec("causal")
 

@@ -64,6 +64,12 @@ class Component:
       a finished trial can tell.
     - `headline`: its main metric(s) without the split, and whether higher is better; the run
       summary shows the first one the artifact reports.
+    - `image` and `description`: its container image (without registry or tag) and one line on what
+      it is and what it is judged against; `astrobio components` prints them without loading SPEC
+      (which imports torch), and SPEC takes them from here.
+    - `supports_ddp`: whether its training runs as several ranks; the job renderers size the job
+      from it without loading SPEC (False: causal's NOTEARS, galactic's clients simulated in one
+      process, whose averaging is its on_step_end hook).
     """
 
     name: str
@@ -73,6 +79,9 @@ class Component:
     headline: tuple[tuple[str, str], ...]
     upstream: tuple[str, ...] = ()
     metrics: Callable[[Any], set[str]] | None = field(default=None, compare=False)
+    image: str = field(kw_only=True)
+    description: str = field(kw_only=True)
+    supports_ddp: bool = field(default=True, kw_only=True)
 
 
 PHASES: tuple[Phase, ...] = (
@@ -90,17 +99,40 @@ _PRETRAINED = ("graph_vae", "datacube", "spectra", "causal")
 
 COMPONENTS: tuple[Component, ...] = (
     Component("graph_vae", GraphVAEConfig, "astrobio.components.graph_vae.task", "pretrain",
-              (("auc", "max"), ("ap", "max")), metrics=graph_vae_metrics),
+              (("auc", "max"), ("ap", "max")), metrics=graph_vae_metrics,
+              image="astrobio/graph-vae",
+              description="variational graph auto-encoder over cobra metabolic networks; held-out link "
+                          "prediction AUC/AP vs common neighbours, Adamic-Adar and L3"),
     Component("causal", CausalConfig, "astrobio.components.causal.task", "pretrain",
-              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics),
-    Component("datacube", DatacubeConfig, "astrobio.components.datacube.task", "pretrain", (("rmse", "min"),)),
-    Component("spectra", SpectraConfig, "astrobio.components.spectra.task", "pretrain", (("rmse", "min"),)),
+              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics, supports_ddp=False,
+              image="astrobio/causal",
+              description="NOTEARS causal world model (linear or MLP SEM) with physics priors and counterfactuals; "
+                          "judged by SHD/precision/recall vs PC and the empty graph, and counterfactual RMSE on a planetary SCM"),
+    Component("datacube", DatacubeConfig, "astrobio.components.datacube.task", "pretrain", (("rmse", "min"),),
+              image="astrobio/datacube",
+              description="CNN-ViT hybrid surrogate of clero's exoplanet climate fields (planet parameters -> "
+                          "32x64 maps); held-out RMSE vs nearest-neighbour and linear baselines"),
+    Component("spectra", SpectraConfig, "astrobio.components.spectra.task", "pretrain", (("rmse", "min"),),
+              image="astrobio/spectra",
+              description="conditional diffusion (diffusers UNet1D, DDPM training, DDIM sampling) over lazuli-exo "
+                          "transmission spectra given (T, [M/H], C/O); judged against k-NN interpolation of the training set"),
     Component("fusion", FusionConfig, "astrobio.components.fusion.task", "integrate",
-              (("accuracy", "max"),), upstream=_PRETRAINED, metrics=fusion_metrics),
+              (("accuracy", "max"),), upstream=_PRETRAINED, metrics=fusion_metrics,
+              image="astrobio/fusion",
+              description="late fusion of climate (clero), transmission spectrum (lazuli-exo), planetary-SCM and metabolic-"
+                          "network modalities into one planet embedding; four-class habitability / CH4-detectability "
+                          "accuracy vs the best single modality and the majority class"),
     Component("galactic", GalacticConfig, "astrobio.components.galactic.task", "galactic",
-              (("accuracy", "max"),), upstream=("fusion",)),
+              (("accuracy", "max"),), upstream=("fusion",), supports_ddp=False,
+              image="astrobio/galactic",
+              description="federated training (FedAvg / FedProx, simulated observatories in one process) of the fusion "
+                          "model over non-IID observatory shards; accuracy vs local-only and centralised training, "
+                          "bytes communicated per round"),
     Component("llm", LLMConfig, "astrobio.components.llm.task", "llm_guided",
-              (("ppl", "min"), ("num_acc", "max")), upstream=("fusion",)),
+              (("ppl", "min"), ("num_acc", "max")), upstream=("fusion",),
+              image="astrobio/llm",
+              description="small instruction LLM (SmolLM2-135M-Instruct) with LoRA, conditioned on fusion planet embeddings "
+                          "through a soft-prompt projector; judged by held-out perplexity and numeric-answer accuracy vs the base model"),
 )
 """Rows in the order of the `components:` config sections (hence of every written config.yaml)."""
 
@@ -129,10 +161,11 @@ def get_spec(name: str) -> ComponentSpec:
     spec = importlib.import_module(row.spec_module).SPEC
     if getattr(spec, "name", None) != name:
         raise RuntimeError(f"{row.spec_module}.SPEC is not the ComponentSpec of '{name}'")
-    own = (spec.phase, tuple(spec.upstream), spec.config_cls)
-    if own != (row.phase, row.upstream, row.config_cls):
-        raise RuntimeError(f"{row.spec_module}.SPEC (phase, upstream, config_cls) = {own} disagrees with the "
-                           f"catalog row {(row.phase, row.upstream, row.config_cls)}")
+    own = (spec.phase, tuple(spec.upstream), spec.config_cls, spec.image, spec.description, spec.supports_ddp)
+    facts = (row.phase, row.upstream, row.config_cls, row.image, row.description, row.supports_ddp)
+    if own != facts:
+        raise RuntimeError(f"{row.spec_module}.SPEC (phase, upstream, config_cls, image, description, supports_ddp) "
+                           f"= {own} disagrees with the catalog row {facts}")
     return spec
 
 

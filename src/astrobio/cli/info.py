@@ -8,11 +8,13 @@ from astrobio.cli.options import ConfigOpt, SetOpt, guarded_command
 @guarded_command
 def components_cmd() -> None:
     """List the registered model components."""
-    from astrobio.catalog import component_names, get_spec
+    # from the catalog rows, not get_spec: a SPEC imports torch (and llm's transformers), seconds
+    # spent to print three strings that get_spec checks against these rows anyway
+    from astrobio.catalog import component, component_names
 
     for name in component_names():
-        spec = get_spec(name)
-        print(f"{name:12s} phase={spec.phase:10s} image={spec.image:24s} {spec.description}")
+        row = component(name)
+        print(f"{name:12s} phase={row.phase:10s} image={row.image:24s} {row.description}")
 
 
 @guarded_command

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 from typing import Any
 
 import numpy as np
@@ -15,8 +17,23 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        deterministic_kernels()
         torch.backends.cudnn.benchmark = False
+
+
+def deterministic_kernels() -> None:
+    """`torch.use_deterministic_algorithms(True, warn_only=True)` without its import of
+    `torch._inductor.config` (which pulls in dynamo and sympy, ~1 s, for a loop that never compiles;
+    a training run still pays it where torch.optim's `_disable_dynamo` wrappers import dynamo on the
+    optimizer's first method call, but seeding alone no longer does). The call sets ATen's flag and `torch._inductor.config.deterministic`;
+    when inductor is not loaded yet we set the flag and the environment variable that the config
+    module reads for that field's default (TORCHINDUCTOR_DETERMINISTIC=1), so a later compile is
+    deterministic just the same. Once inductor is loaded, the public call costs nothing extra."""
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        return
+    os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"
+    torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 def capture_rng() -> dict[str, Any]:

@@ -30,6 +30,7 @@ from astrobio.components.causal.data import CausalData, build_data
 from astrobio.components.causal.graphs import num_edges, precision_recall, shd
 from astrobio.components.causal.model import NotearsBase, acyclicity, build_notears, read_graph
 from astrobio.components.causal import figure
+from astrobio.catalog import component
 from astrobio.spec import ComponentSpec
 
 
@@ -94,6 +95,8 @@ def _cf_metrics(net: NotearsBase, data: CausalData, split: str, mask: torch.Tens
     return {f"{split}_cf_rmse": (model_sse / count) ** 0.5, f"baseline_obs_{split}_cf_rmse": (base_sse / count) ** 0.5}
 
 
+_ROW = component("causal")
+
 SPEC = ComponentSpec(
     name="causal",
     phase="pretrain",
@@ -102,10 +105,9 @@ SPEC = ComponentSpec(
     build_model=build_model,
     step=step,
     evaluate=evaluate,
-    image="astrobio/causal",
-    description="NOTEARS causal world model (linear or MLP SEM) with physics priors and counterfactuals; "
-                "judged by SHD/precision/recall vs PC and the empty graph, and counterfactual RMSE on a planetary SCM",
-    supports_ddp=False,
+    image=_ROW.image,
+    description=_ROW.description,
+    supports_ddp=_ROW.supports_ddp,
     figure_data=figure.save,
     figure=figure.draw,
 )

@@ -26,6 +26,7 @@ from astrobio.components.datacube.config import DatacubeConfig
 from astrobio.components.datacube.data import DatacubeData, build_data
 from astrobio.components.datacube.model import DatacubeSurrogate
 from astrobio.components.datacube import figure
+from astrobio.catalog import component
 from astrobio.spec import ComponentSpec
 
 
@@ -104,6 +105,8 @@ def evaluate(model: nn.Module, data: DatacubeData, split: str) -> dict[str, floa
     return metrics
 
 
+_ROW = component("datacube")
+
 SPEC = ComponentSpec(
     name="datacube",
     phase="pretrain",
@@ -112,9 +115,8 @@ SPEC = ComponentSpec(
     build_model=build_model,
     step=step,
     evaluate=evaluate,
-    image="astrobio/datacube",
-    description="CNN-ViT hybrid surrogate of clero's exoplanet climate fields (planet parameters -> "
-                "32x64 maps); held-out RMSE vs nearest-neighbour and linear baselines",
+    image=_ROW.image,
+    description=_ROW.description,
     figure_data=figure.save,
     figure=figure.draw,
 )

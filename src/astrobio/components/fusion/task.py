@@ -24,6 +24,7 @@ from astrobio.components.fusion.data import SPLITS, FusionData, build_data
 from astrobio.components.fusion.model import FusionNet, build_fusion_net
 from astrobio.components.fusion.planets import CLASS_NAMES, PARAM_NAMES
 from astrobio.components.fusion import figure
+from astrobio.catalog import component
 from astrobio.spec import ComponentSpec
 from astrobio.trainer.checkpoint import save_weights
 from astrobio.trainer.update import move_to
@@ -96,6 +97,8 @@ def export_artifact(model: nn.Module, data: FusionData, folder: Path) -> None:
     save_weights(Path(folder) / EMBEDDINGS_FILE, tensors, metadata=meta)
 
 
+_ROW = component("fusion")
+
 SPEC = ComponentSpec(
     name="fusion",
     phase="integrate",
@@ -104,10 +107,8 @@ SPEC = ComponentSpec(
     build_model=build_model,
     step=step,
     evaluate=evaluate,
-    image="astrobio/fusion",
-    description="late fusion of climate (clero), transmission spectrum (lazuli-exo), planetary-SCM and metabolic-"
-                "network modalities into one planet embedding; four-class habitability / CH4-detectability "
-                "accuracy vs the best single modality and the majority class",
+    image=_ROW.image,
+    description=_ROW.description,
     upstream=("graph_vae", "datacube", "spectra", "causal"),
     export_artifact=export_artifact,
     figure_data=figure.save,

@@ -27,6 +27,7 @@ from astrobio.components.galactic.config import GalacticConfig
 from astrobio.components.galactic.data import GalacticData, build_data
 from astrobio.components.galactic.model import FederatedFusion, on_step_end
 from astrobio.components.galactic import figure
+from astrobio.catalog import component
 from astrobio.spec import ComponentSpec
 from astrobio.trainer.checkpoint import load_weights, save_weights
 
@@ -87,6 +88,8 @@ def export_artifact(model: nn.Module, data: GalacticData, folder: Path) -> None:
                  metadata={"component": "galactic", "rounds": str(int(fed.rounds))})
 
 
+_ROW = component("galactic")
+
 SPEC = ComponentSpec(
     name="galactic",
     phase="galactic",
@@ -95,11 +98,9 @@ SPEC = ComponentSpec(
     build_model=build_model,
     step=step,
     evaluate=evaluate,
-    image="astrobio/galactic",
-    description="federated training (FedAvg / FedProx, simulated observatories in one process) of the fusion "
-                "model over non-IID observatory shards; accuracy vs local-only and centralised training, "
-                "bytes communicated per round",
-    supports_ddp=False,  # the clients are simulated inside one process; averaging is the on_step_end hook
+    image=_ROW.image,
+    description=_ROW.description,
+    supports_ddp=_ROW.supports_ddp,  # False: the clients are simulated inside one process
     upstream=("fusion",),
     export_artifact=export_artifact,
     on_step_end=on_step_end,

@@ -16,6 +16,7 @@ from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.components.graph_vae.data import GraphBatch, GraphVAEData, build_data
 from astrobio.components.graph_vae.model import GraphVAE, kl_loss, recon_loss
 from astrobio.components.graph_vae import figure
+from astrobio.catalog import component
 from astrobio.spec import ComponentSpec
 
 
@@ -68,6 +69,8 @@ def evaluate(model: nn.Module, data: GraphVAEData, split: str) -> dict[str, floa
     return metrics
 
 
+_ROW = component("graph_vae")
+
 SPEC = ComponentSpec(
     name="graph_vae",
     phase="pretrain",
@@ -76,9 +79,8 @@ SPEC = ComponentSpec(
     build_model=build_model,
     step=step,
     evaluate=evaluate,
-    image="astrobio/graph-vae",
-    description="variational graph auto-encoder over cobra metabolic networks; held-out link "
-                "prediction AUC/AP vs common neighbours, Adamic-Adar and L3",
+    image=_ROW.image,
+    description=_ROW.description,
     figure_data=figure.save,
     figure=figure.draw,
 )

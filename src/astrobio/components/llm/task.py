@@ -32,6 +32,7 @@ from astrobio.components.llm.decode import number_grammar
 from astrobio.components.llm.model import SoftPromptLM, build_model
 from astrobio.components.llm.text import is_close, parse_number
 from astrobio.components.llm import figure
+from astrobio.catalog import component
 from astrobio.spec import ComponentSpec
 from astrobio.trainer.atomic import write_text_atomic
 
@@ -126,6 +127,8 @@ def export_artifact(model: nn.Module, data: LLMData, folder: Path) -> None:
     write_text_atomic(folder / "llm_conditioning.json", json.dumps(info, indent=2))
 
 
+_ROW = component("llm")
+
 SPEC = ComponentSpec(
     name="llm",
     phase="llm_guided",
@@ -134,10 +137,9 @@ SPEC = ComponentSpec(
     build_model=build_model,
     step=step,
     evaluate=evaluate,
-    image="astrobio/llm",
-    description="small instruction LLM (SmolLM2-135M-Instruct) with LoRA, conditioned on fusion planet embeddings "
-                "through a soft-prompt projector; judged by held-out perplexity and numeric-answer accuracy vs the base model",
-    supports_ddp=True,
+    image=_ROW.image,
+    description=_ROW.description,
+    supports_ddp=_ROW.supports_ddp,
     upstream=("fusion",),
     export_artifact=export_artifact,
     figure_data=figure.save,

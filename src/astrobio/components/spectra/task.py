@@ -19,6 +19,7 @@ from astrobio.components.spectra.config import SpectraConfig
 from astrobio.components.spectra.data import SpectraData, build_data
 from astrobio.components.spectra.model import SpectraDiffusion, generate_samples
 from astrobio.components.spectra import figure
+from astrobio.catalog import component
 from astrobio.spec import ComponentSpec
 
 
@@ -62,6 +63,8 @@ def evaluate(model: nn.Module, data: SpectraData, split: str) -> dict[str, float
     return metrics
 
 
+_ROW = component("spectra")
+
 SPEC = ComponentSpec(
     name="spectra",
     phase="pretrain",
@@ -70,9 +73,8 @@ SPEC = ComponentSpec(
     build_model=build_model,
     step=step,
     evaluate=evaluate,
-    image="astrobio/spectra",
-    description="conditional diffusion (diffusers UNet1D, DDPM training, DDIM sampling) over lazuli-exo "
-                "transmission spectra given (T, [M/H], C/O); judged against k-NN interpolation of the training set",
+    image=_ROW.image,
+    description=_ROW.description,
     figure_data=figure.save,
     figure=figure.draw,
 )

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from astrobio.config.kube import KubeSection
-from astrobio.catalog import component_names, get_spec
+from astrobio.catalog import component as catalog_row
+from astrobio.catalog import component_names
 
 if TYPE_CHECKING:
     from astrobio.config import AstrobioConfig
@@ -67,7 +68,7 @@ def pinned(kube: KubeSection, key: str, name: str) -> str:
 
 def image_ref(kube: KubeSection, component: str) -> str:
     """A component's image (name from its ComponentSpec), by digest when one is given."""
-    return pinned(kube, component, get_spec(component).image)
+    return pinned(kube, component, catalog_row(component).image)
 
 
 def base_ref(kube: KubeSection) -> str:
@@ -161,7 +162,7 @@ def render_images(pyproject_text: str) -> dict[str, str]:
     files = {"images/base/Dockerfile": render_base_dockerfile(),
              "images/base/Dockerfile.dockerignore": BASE_IGNORE}
     for name in component_names():
-        spec = get_spec(name)
+        spec = catalog_row(name)
         extras = component_extras(pyproject_text, name)
         files[f"images/{name}/Dockerfile"] = render_dockerfile(name, extras, description=spec.description)
         files[f"images/{name}/Dockerfile.dockerignore"] = component_ignore(name, extras)
@@ -190,7 +191,7 @@ def build_commands(cfg: AstrobioConfig) -> list[str]:
              shlex.join(["docker", "tag", local_base, base_ref(kube)]),
              shlex.join(["docker", "push", base_ref(kube)])]
     for name in component_names():
-        local = f"{get_spec(name).image}:{tag}"
+        local = f"{catalog_row(name).image}:{tag}"
         remote = image_ref(kube, name)
         lines += [shlex.join(["docker", "build", "-f", f"images/{name}/Dockerfile",
                               "--build-arg", f"BASE_IMAGE={local_base}", "-t", local, "."]),

@@ -38,7 +38,7 @@ from astrobio.kube.render.config_args import config_overrides, set_args
 from astrobio.config.kube import ElasticSettings, cluster_store_uri
 from astrobio.kube.render.images import IMAGE_GID, IMAGE_HOME, IMAGE_UID, WORKDIR, image_ref
 from astrobio.kube.render.naming import job_name, label_value, standard_labels
-from astrobio.catalog import get_spec
+from astrobio.catalog import component as catalog_row
 from astrobio.store.keys import artifact_prefix
 from astrobio.store.settings import ACCESS_KEY_VARS, ENDPOINT_VARS, REGION_VARS, SECRET_KEY_VARS, SECURE_VAR
 
@@ -195,7 +195,7 @@ def describe_job(cfg: AstrobioConfig, component: str, *, run_id: str | None = No
     `run.run_id`; `config_ref` names an existing ConfigMap whose `config.yaml` key holds the run
     config (mounted and passed as --config) instead of the inline `--set` arguments.
     """
-    spec = get_spec(component)
+    spec = catalog_row(component)  # the row, not SPEC: rendering a job needs no torch or model library
     kube = cfg.kube
     effective_run = run_id if run_id is not None else cfg.run.effective_run_id
     ddp = spec.supports_ddp

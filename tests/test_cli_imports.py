@@ -1,0 +1,86 @@
+"""What the commands a person types first load: `astrobio --help`, `astrobio components` and
+`astrobio config show` must not import torch, the Kubeflow/Kubernetes SDKs, the model libraries or
+the data-science stack (each costs a second or more; issue #19 item 4: start-up under 1 s).
+
+The test is on WHAT is imported, in a fresh interpreter per command, not on timing (timing goals
+live in benchmarks/bench_startup.py). It fails on code that prints `components` through `get_spec`
+(a SPEC imports torch) or that imports an SDK at the top of a CLI module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.cli_helpers import ROOT, SMOKE
+
+HEAVY = ("torch", "kfp", "kubernetes", "kubeflow", "transformers", "diffusers", "peft", "optuna",
+         "pandas", "scipy", "sklearn", "matplotlib", "minio")
+
+# runs the real entry point in-process, then reports which top-level packages it loaded
+_PROBE = """
+import json, sys
+from astrobio.cli import main
+sys.argv = ["astrobio", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit_:
+    code = exit_.code or 0
+else:
+    code = 0
+heavy = set(json.loads(HEAVY))
+print("\\n" + json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in sys.modules} & heavy)}))
+"""
+
+
+def loaded_by(*args: str) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    probe = f"HEAVY = {json.dumps(json.dumps(HEAVY))}\n{_PROBE}"
+    done = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
+    return result["loaded"]
+
+
+def test_importing_the_cli_loads_no_heavy_package() -> None:
+    probe = f"import sys, astrobio.cli; print(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY)!r})))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [("--help",), ("components",), ("config", "show", "--config", str(SMOKE)),
+                                  ("train", "--help")], ids=lambda a: " ".join(a[:2]))
+def test_first_commands_load_no_heavy_package(args: tuple[str, ...]) -> None:
+    assert loaded_by(*args) == []
+
+
+def test_components_prints_every_row_without_loading_a_spec() -> None:
+    """The listing comes from the catalog rows (get_spec checks SPEC agrees with them)."""
+    from astrobio.catalog import COMPONENTS
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-m", "astrobio", "components"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(COMPONENTS)
+    for row in COMPONENTS:
+        line = next(line for line in lines if line.split()[0] == row.name)
+        assert f"phase={row.phase}" in line and f"image={row.image}" in line and line.endswith(row.description)
+
+
+@pytest.mark.parametrize("name", ["spectra", "llm", "causal"])
+def test_render_job_needs_the_kubernetes_models_only(name: str) -> None:
+    """A job is sized from the catalog row (image, phase, supports_ddp), so rendering one loads
+    neither torch nor the component's model library (spectra's diffusers, llm's transformers)."""
+    loaded = loaded_by("render", "job", "--component", name, "--config", str(SMOKE))
+    assert "kubernetes" in loaded
+    assert not set(loaded) & {"torch", "transformers", "diffusers", "peft", "optuna", "kfp"}, loaded
