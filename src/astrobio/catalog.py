@@ -91,10 +91,10 @@ _PRETRAINED = ("graph_vae", "datacube", "spectra", "causal")
 COMPONENTS: tuple[Component, ...] = (
     Component("graph_vae", GraphVAEConfig, "astrobio.components.graph_vae.task", "pretrain",
               (("auc", "max"), ("ap", "max")), metrics=graph_vae_metrics),
-    Component("causal", CausalConfig, "astrobio.components.causal.task", "pretrain",
-              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics),
     Component("datacube", DatacubeConfig, "astrobio.components.datacube.task", "pretrain", (("rmse", "min"),)),
     Component("spectra", SpectraConfig, "astrobio.components.spectra.task", "pretrain", (("rmse", "min"),)),
+    Component("causal", CausalConfig, "astrobio.components.causal.task", "pretrain",
+              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics),
     Component("fusion", FusionConfig, "astrobio.components.fusion.task", "integrate",
               (("accuracy", "max"),), upstream=_PRETRAINED, metrics=fusion_metrics),
     Component("galactic", GalacticConfig, "astrobio.components.galactic.task", "galactic",
@@ -102,7 +102,8 @@ COMPONENTS: tuple[Component, ...] = (
     Component("llm", LLMConfig, "astrobio.components.llm.task", "llm_guided",
               (("ppl", "min"), ("num_acc", "max")), upstream=("fusion",)),
 )
-"""Rows in the order of the `components:` config sections (hence of every written config.yaml)."""
+"""Rows in phase order, phase 1 as the runs and manifests have always listed it; also the order of
+the `components:` config sections (hence of every written config.yaml)."""
 
 _BY_NAME: dict[str, Component] = {row.name: row for row in COMPONENTS}
 
