@@ -103,11 +103,6 @@ COMPONENTS: tuple[Component, ...] = (
               image="astrobio/graph-vae",
               description="variational graph auto-encoder over cobra metabolic networks; held-out link "
                           "prediction AUC/AP vs common neighbours, Adamic-Adar and L3"),
-    Component("causal", CausalConfig, "astrobio.components.causal.task", "pretrain",
-              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics, supports_ddp=False,
-              image="astrobio/causal",
-              description="NOTEARS causal world model (linear or MLP SEM) with physics priors and counterfactuals; "
-                          "judged by SHD/precision/recall vs PC and the empty graph, and counterfactual RMSE on a planetary SCM"),
     Component("datacube", DatacubeConfig, "astrobio.components.datacube.task", "pretrain", (("rmse", "min"),),
               image="astrobio/datacube",
               description="CNN-ViT hybrid surrogate of clero's exoplanet climate fields (planet parameters -> "
@@ -116,6 +111,11 @@ COMPONENTS: tuple[Component, ...] = (
               image="astrobio/spectra",
               description="conditional diffusion (diffusers UNet1D, DDPM training, DDIM sampling) over lazuli-exo "
                           "transmission spectra given (T, [M/H], C/O); judged against k-NN interpolation of the training set"),
+    Component("causal", CausalConfig, "astrobio.components.causal.task", "pretrain",
+              (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics, supports_ddp=False,
+              image="astrobio/causal",
+              description="NOTEARS causal world model (linear or MLP SEM) with physics priors and counterfactuals; "
+                          "judged by SHD/precision/recall vs PC and the empty graph, and counterfactual RMSE on a planetary SCM"),
     Component("fusion", FusionConfig, "astrobio.components.fusion.task", "integrate",
               (("accuracy", "max"),), upstream=_PRETRAINED, metrics=fusion_metrics,
               image="astrobio/fusion",
@@ -134,7 +134,8 @@ COMPONENTS: tuple[Component, ...] = (
               description="small instruction LLM (SmolLM2-135M-Instruct) with LoRA, conditioned on fusion planet embeddings "
                           "through a soft-prompt projector; judged by held-out perplexity and numeric-answer accuracy vs the base model"),
 )
-"""Rows in the order of the `components:` config sections (hence of every written config.yaml)."""
+"""Rows in phase order, phase 1 as the runs and manifests have always listed it; also the order of
+the `components:` config sections (hence of every written config.yaml)."""
 
 _BY_NAME: dict[str, Component] = {row.name: row for row in COMPONENTS}
 

@@ -106,7 +106,13 @@ def enospc(path: Path) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
-def fill_disk(filler: Path) -> None:
+def fill_disk(filler: Path, after: Path) -> None:
+    """Fill the disk once checkpoint `after` is on it: the previous checkpoint is written in the
+    background, and on a loaded machine it may still be in flight when the fault step comes; the
+    fault this driver stages is the disk filling up during the *next* checkpoint."""
+    deadline = time.monotonic() + 60
+    while not after.is_dir() and time.monotonic() < deadline:
+        time.sleep(0.02)
     chunk = b"\0" * 65536
     with open(filler, "wb") as fh:
         try:
@@ -149,7 +155,8 @@ def main(argv: list[str]) -> None:
         hooks.append(lambda step: die() if step == args.kill_after_step else None)
     if args.fill_disk_at_step is not None:
         at, filler = int(args.fill_disk_at_step[0]), Path(args.fill_disk_at_step[1])
-        hooks.append(lambda step: fill_disk(filler) if step == at else None)
+        previous = args.out / "checkpoints" / f"step-{(at - 1) // args.every * args.every:08d}"
+        hooks.append(lambda step: fill_disk(filler, after=previous) if step == at else None)
 
     def on_step_end(_model: Any, step: int) -> None:
         for hook in hooks:
