@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from astrobio.components.graph_vae.graph import MetabolicGraph
-from astrobio.components.graph_vae.negatives import UniformPairs, train_negatives
-from astrobio.components.graph_vae.split import PairSpace, pair_keys
+from astrobio.components.graph_vae.negatives import Forbidden, UniformPairs, train_negatives
+from astrobio.components.graph_vae.split import PairSpace
 from astrobio.errors import UsageError
 
 
@@ -61,26 +61,29 @@ def test_uniform_pairs_draw_the_held_out_samplers_distribution(kind, sources):
             assert seen[pair] == pytest.approx(draws * weight / total, rel=0.1), (type(sampler).__name__, pair)
 
 
-def _forbid(graph: MetabolicGraph, keep: int) -> tuple[torch.Tensor, set[tuple[int, int]]]:
-    """Sorted keys of all distinct pairs but the first `keep`, and the kept (allowed) pairs."""
+def _edges_but(graph: MetabolicGraph, keep: int) -> tuple[torch.Tensor, set[tuple[int, int]]]:
+    """Every distinct pair but the first `keep` as an edge [2, k], and the kept (allowed) pairs."""
     pairs = [(u, v) for u in range(graph.num_nodes) for v in range(u + 1, graph.num_nodes)]
-    edges = torch.tensor(pairs[keep:]).t()
-    return torch.sort(pair_keys(edges, graph.num_nodes)).values, set(pairs[:keep])
+    return torch.tensor(pairs[keep:]).t(), set(pairs[:keep])
 
 
-def test_train_negatives_are_never_edges_or_self_pairs_on_a_dense_graph():
+@pytest.mark.parametrize("bitmap_bytes", [2**20, 0])  # the bitmap, and the sorted keys of big graphs
+def test_train_negatives_are_never_edges_or_self_pairs_on_a_dense_graph(bitmap_bytes):
     graph = _graph("metabolite", [(12, 0)])  # 66 pairs, 36 of them allowed: half of every draw is redrawn
     pairs = UniformPairs.of(PairSpace.of(graph))
-    forbidden, allowed = _forbid(graph, keep=36)
+    edges, allowed = _edges_but(graph, keep=36)
+    forbidden = Forbidden.of(edges, graph.num_nodes, bitmap_bytes)
+    assert (forbidden.bitmap is None) == (bitmap_bytes == 0)
     neg = train_negatives(pairs, 2000, forbidden, torch.Generator().manual_seed(0))
     assert neg.shape == (2, 2000)
     assert set(map(tuple, neg.t().tolist())) == allowed, "only allowed pairs, and every one of them"
-    again = train_negatives(pairs, 2000, forbidden, torch.Generator().manual_seed(0))
-    assert torch.equal(neg, again), "a pure function of the generator's state"
+    again = train_negatives(pairs, 2000, Forbidden.of(edges, graph.num_nodes), torch.Generator().manual_seed(0))
+    assert torch.equal(neg, again), "a pure function of the generator's state, whichever lookup"
 
 
 def test_train_negatives_refuse_a_graph_without_non_edges():
     graph = _graph("metabolite", [(6, 0)])
-    forbidden, _ = _forbid(graph, keep=0)  # every pair an edge: only self pairs are left to draw
+    edges, _ = _edges_but(graph, keep=0)  # every pair an edge: only self pairs are left to draw
     with pytest.raises(UsageError, match="too dense to draw 10 non-edges"):
-        train_negatives(UniformPairs.of(PairSpace.of(graph)), 10, forbidden, torch.Generator().manual_seed(0))
+        train_negatives(UniformPairs.of(PairSpace.of(graph)), 10, Forbidden.of(edges, graph.num_nodes),
+                        torch.Generator().manual_seed(0))

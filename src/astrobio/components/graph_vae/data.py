@@ -18,9 +18,9 @@ import torch
 from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.components.graph_vae.features import build_features
 from astrobio.components.graph_vae.graph import MetabolicGraph, build_graph, to_message_passing
-from astrobio.components.graph_vae.negatives import UniformPairs, train_negatives
+from astrobio.components.graph_vae.negatives import Forbidden, UniformPairs, train_negatives
 from astrobio.components.graph_vae.sbml import LoadedModel, read_sources
-from astrobio.components.graph_vae.split import EdgeSplit, PairSpace, pair_keys, split_edges
+from astrobio.components.graph_vae.split import EdgeSplit, PairSpace, split_edges
 
 SPLITS = ("val", "test")
 
@@ -84,9 +84,9 @@ class GraphVAEData:
         """This rank's training positives: every world_size-th edge, so shards are disjoint."""
         return self.split.train_pos[:, self.rank::self.world_size]
 
-    def _train_forbidden(self) -> torch.Tensor:
+    def _train_forbidden(self) -> Forbidden:
         if "train_forbidden" not in self.memo:
-            self.memo["train_forbidden"] = torch.sort(pair_keys(self.split.train_pos, self.num_nodes)).values
+            self.memo["train_forbidden"] = Forbidden.of(self.split.train_pos, self.num_nodes)
         return self.memo["train_forbidden"]
 
     def _train_pairs(self) -> UniformPairs:
