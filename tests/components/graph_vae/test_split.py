@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from astrobio.components.graph_vae.data import data_from_models
@@ -56,3 +58,13 @@ def test_union_negatives_stay_within_one_source(textbook, mini):
     for neg in (data.split.val_neg, data.split.test_neg, next(iter(data.batches(1))).neg_edge):
         src = data.graph.source_index[neg]
         assert bool((src[0] == src[1]).all())
+
+
+def test_held_out_split_is_pinned(ijo_data):
+    """The val/test edges and negatives every recorded graph_vae result was scored on (seed 0,
+    iJO1366). Training's own sampler (negatives.py) must not move them; if this fails on purpose
+    (a new split or a torch whose generators changed), re-record the results, then the digest."""
+    s = ijo_data.split
+    names = ("train_pos", "val_pos", "test_pos", "val_neg", "test_neg")
+    digest = hashlib.sha256(b"".join(getattr(s, n).numpy().tobytes() for n in names)).hexdigest()
+    assert digest[:16] == "a22a5bfb7115b228"

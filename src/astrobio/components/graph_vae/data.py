@@ -18,8 +18,9 @@ import torch
 from astrobio.components.graph_vae.config import GraphVAEConfig
 from astrobio.components.graph_vae.features import build_features
 from astrobio.components.graph_vae.graph import MetabolicGraph, build_graph, to_message_passing
+from astrobio.components.graph_vae.negatives import Forbidden, UniformPairs, train_negatives
 from astrobio.components.graph_vae.sbml import LoadedModel, read_sources
-from astrobio.components.graph_vae.split import EdgeSplit, PairSpace, pair_keys, sample_negatives, split_edges
+from astrobio.components.graph_vae.split import EdgeSplit, PairSpace, split_edges
 
 SPLITS = ("val", "test")
 
@@ -83,10 +84,16 @@ class GraphVAEData:
         """This rank's training positives: every world_size-th edge, so shards are disjoint."""
         return self.split.train_pos[:, self.rank::self.world_size]
 
-    def _train_forbidden(self) -> torch.Tensor:
+    def _train_forbidden(self) -> Forbidden:
         if "train_forbidden" not in self.memo:
-            self.memo["train_forbidden"] = torch.sort(pair_keys(self.split.train_pos, self.num_nodes)).values
+            self.memo["train_forbidden"] = Forbidden.of(self.split.train_pos, self.num_nodes)
         return self.memo["train_forbidden"]
+
+    def _train_pairs(self) -> UniformPairs:
+        """The per-step candidate sampler, built once per data build."""
+        if "train_pairs" not in self.memo:
+            self.memo["train_pairs"] = UniformPairs.of(self.space)
+        return self.memo["train_pairs"]
 
     def batches(self, epoch: int) -> Iterator[GraphBatch]:
         """One full-graph batch; negatives exclude training edges only (held-out edges stay
@@ -94,7 +101,7 @@ class GraphVAEData:
         pos = self.shard
         count = max(1, round(pos.shape[1] * self.cfg.data.neg_ratio))
         gen = torch.Generator().manual_seed(batch_seed(self.cfg.data.split_seed, epoch, 0, self.rank))
-        neg = sample_negatives(self.space, count, self._train_forbidden(), gen, unique=False)
+        neg = train_negatives(self._train_pairs(), count, self._train_forbidden(), gen)
         yield GraphBatch(x=self.x, edge_index=self.mp_edge_index, pos_edge=pos, neg_edge=neg)
 
     def eval_pairs(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,6 +3,7 @@
 Negatives are node pairs that are not edges, drawn uniformly from the pairs a real edge could
 occupy: within one source model (a disjoint union has no cross-organism edges, so cross-source
 pairs would be free points for every method), and metabolite-reaction only in a bipartite graph.
+Training draws its own negatives from the same distribution on every step (`negatives.py`).
 """
 
 from __future__ import annotations
@@ -70,27 +71,26 @@ def sorted_contains(sorted_keys: torch.Tensor, keys: torch.Tensor) -> torch.Tens
     return sorted_keys[at] == keys
 
 
-def sample_negatives(space: PairSpace, count: int, forbidden: torch.Tensor, gen: torch.Generator,
-                     unique: bool) -> torch.Tensor:
-    """`count` non-edge pairs [2, count]; `forbidden` = sorted keys of pairs that are edges.
+def rejected(pairs: torch.Tensor, forbidden: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Which candidate pairs are no negatives: self pairs, or edges (`forbidden`: sorted keys)."""
+    return (pairs[0] == pairs[1]) | sorted_contains(forbidden, pair_keys(pairs, num_nodes))
 
-    `unique=True` (held-out sets) returns distinct pairs; training negatives may repeat, as a
-    resample each epoch makes repeats harmless and avoids a sort per step.
-    """
+
+def sample_negatives(space: PairSpace, count: int, forbidden: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """`count` distinct non-edge pairs [2, count] for the held-out sets; `forbidden` = sorted keys
+    of pairs that are edges. (Training negatives, drawn every step: `negatives.train_negatives`.)"""
     found: list[torch.Tensor] = []
     have = 0
     seen = torch.empty(0, dtype=torch.long)
     for _ in range(100):
         cand = space.draw(max(2 * (count - have), 64), gen)
         keys = pair_keys(cand, space.num_nodes)
-        ok = (cand[0] != cand[1]) & ~sorted_contains(forbidden, keys)
-        cand, keys = cand[:, ok], keys[ok]
-        if unique:
-            keys, first = _first_occurrence(keys)
-            cand = cand[:, first]
-            fresh = ~torch.isin(keys, seen)
-            cand, keys = cand[:, fresh], keys[fresh]
-            seen = torch.cat([seen, keys])
+        ok = ~rejected(cand, forbidden, space.num_nodes)
+        keys, first = _first_occurrence(keys[ok])
+        cand = cand[:, ok][:, first]
+        fresh = ~torch.isin(keys, seen)
+        cand, keys = cand[:, fresh], keys[fresh]
+        seen = torch.cat([seen, keys])
         found.append(cand)
         have += cand.shape[1]
         if have >= count:
@@ -138,6 +138,6 @@ def split_edges(graph: MetabolicGraph, space: PairSpace, val_frac: float, test_f
     val_pos = edges[:, perm[n_test:n_test + n_val]]
     train_pos = edges[:, perm[n_test + n_val:]]
     forbidden = torch.sort(pair_keys(edges, graph.num_nodes)).values
-    neg = sample_negatives(space, n_val + n_test, forbidden, gen, unique=True)
+    neg = sample_negatives(space, n_val + n_test, forbidden, gen)
     return EdgeSplit(train_pos=train_pos, val_pos=val_pos, test_pos=test_pos,
                      val_neg=neg[:, :n_val], test_neg=neg[:, n_val:])
