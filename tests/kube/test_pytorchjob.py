@@ -13,7 +13,7 @@ from astrobio.kube.render.config_args import config_overrides
 from astrobio.kube.render.naming import is_dns_1035, job_name
 from astrobio.kube.render.pytorchjob import render_pytorchjob
 from astrobio.kube.validate import check_object
-from astrobio.catalog import component_names, get_spec
+from astrobio.catalog import component_names
 
 from .conftest import VARIANTS, variant
 
@@ -135,8 +135,8 @@ def test_elastic_is_worker_only_with_policy():
 
 
 def test_component_without_ddp_gets_one_master_one_process(monkeypatch):
-    real = get_spec
-    monkeypatch.setattr(job_description, "get_spec", lambda name: dataclasses.replace(real(name), supports_ddp=False))
+    real = job_description.catalog_row  # the renderer reads the catalog row (no torch), not SPEC
+    monkeypatch.setattr(job_description, "catalog_row", lambda name: dataclasses.replace(real(name), supports_ddp=False))
     job = render_pytorchjob(variant("multi-gpu", "kube.elastic.min_replicas=1"), "graph_vae")
     assert set(replicas(job)) == {"Master"} and job["spec"]["nprocPerNode"] == "1"
     assert "elasticPolicy" not in job["spec"]
