@@ -8,7 +8,8 @@ preemption check.
 Nothing non-finite is ever written as best/ or as the artifact, and a full disk while writing is
 one error line naming the path (the previous checkpoint stays valid: writes are atomic). The steps
 live next door: `session` (prepare, restore, begin), `update` (the optimizer update, shared with the
-baselines' `fit`), `nonfinite` (the NaN policy), `saving` (checkpoints, best/), `finish`.
+baselines' `fit`), `nonfinite` (the NaN policy, and the deferred look at the losses that spares
+nan_policy=stop a host sync per step), `saving` (checkpoints, best/), `finish`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from astrobio.errors import Preempted, UsageError
 from astrobio.trainer.distributed import DistEnv, any_rank_flags, barrier
 from astrobio.trainer.finish import finish
 from astrobio.trainer.training_run import StopFlag, TrainingRun, TrainResult
-from astrobio.trainer.nonfinite import handle_nonfinite
+from astrobio.trainer.nonfinite import check_losses, handle_nonfinite, nonfinite_first
 from astrobio.trainer.saving import Saver, disk_full_is_a_failure
 from astrobio.trainer.session import Session, begin, prepare, restore
 from astrobio.trainer.state import is_improvement
@@ -37,14 +38,17 @@ def train(job: TrainingRun, env: DistEnv, stop: StopFlag) -> TrainResult:
     saver = Saver(s)
     s.model.train()
     try:
-        with disk_full_is_a_failure(saver.failed_write):  # checkpoints, best/, metrics
+        with disk_full_is_a_failure(saver.failed_write), nonfinite_first(s.watch, s.spec.name):
             while not s.done:
                 stop_requested = optimizer_step(s, stop)
                 maybe_evaluate(s, saver)
                 if saver.due():
+                    check_losses(s.watch, s.spec.name)  # never checkpoint a step after a non-finite loss
                     saver.save()
                 if stop_requested and not s.done:
+                    check_losses(s.watch, s.spec.name)
                     raise Preempted(s.state.step, saver.save(wait=True) or s.out / "checkpoints", stop.signum)
+            check_losses(s.watch, s.spec.name)
             saver.wait()  # the last checkpoint is on disk before the run goes on to read or publish
     finally:
         saver.close()
@@ -55,34 +59,44 @@ def train(job: TrainingRun, env: DistEnv, stop: StopFlag) -> TrainResult:
 
 def optimizer_step(s: Session, stop: StopFlag) -> bool:
     """One optimizer step under the NaN policy, then the step-end hook and the log line.
-    Returns whether any rank was asked to stop (one collective for both flags under DDP)."""
-    tcfg = s.tcfg
+    Returns whether any rank was asked to stop (one collective for both flags under DDP).
+
+    Under nan_policy=stop in one process the loss is not looked at here (no host sync): `s.watch`
+    keeps it and is looked at every LOOKBACK steps and before any log line, evaluation or write."""
+    tcfg, state = s.tcfg, s.state
     s.opt.zero_grad(set_to_none=True)
     loss, parts = forward_backward(s.net, s.spec.step, s.next_batch, s.device, grad_accum=tcfg.grad_accum,
                                    dtype=s.dtype, scaler=s.scaler, distributed=s.env.is_distributed)
-    s.state.step += 1
-    bad, stop_requested = any_rank_flags([not bool(torch.isfinite(loss)), stop.should_stop(s.state.step)],
-                                         s.env, s.device)
-    if bad:
-        handle_nonfinite(s.spec.name, s.state, tcfg, s.opt, s.sched, s.warn)
+    state.step += 1
+    if s.watch is not None:
+        bad, stop_requested = False, stop.should_stop(state.step)
+        if s.watch.add(state.step, loss):
+            check_losses(s.watch, s.spec.name)
     else:
-        s.state.nonfinite_in_a_row = 0
+        bad, stop_requested = any_rank_flags([not bool(torch.isfinite(loss)), stop.should_stop(state.step)],
+                                             s.env, s.device)
+    if bad:
+        handle_nonfinite(s.spec.name, state, tcfg, s.opt, s.sched, s.warn)
+    else:
+        state.nonfinite_in_a_row = 0
         apply_update(s.model, s.opt, s.sched, tcfg.clip_grad_norm, s.scaler)
         if s.spec.on_step_end is not None:
-            s.spec.on_step_end(s.model, s.state.step)
+            s.spec.on_step_end(s.model, state.step)
     log_step(s, loss, parts)
     return stop_requested
 
 
 def log_step(s: Session, loss: torch.Tensor, parts: dict[str, float]) -> None:
-    """Every log_every steps (and the last): train metrics to the sinks and a progress line."""
+    """Every log_every steps (and the last): train metrics to the sinks and a progress line (the
+    only steps that read the loss on the host); other steps only move a terminal's progress bar."""
     step = s.state.step
     if step % s.tcfg.log_every == 0 or step == s.tcfg.max_steps:
+        check_losses(s.watch, s.spec.name)
         info = {"train_loss": float(loss), "lr": s.sched.get_last_lr()[0], **{f"train_{k}": float(v) for k, v in parts.items()}}
         s.sink.log(step, info, echo=False)
         s.progress.update(step, {"loss": info["train_loss"]}, force_line=True)
     else:
-        s.progress.update(step, {}, force_line=False)
+        s.progress.advance(step)
 
 
 def maybe_evaluate(s: Session, saver: Saver) -> None:
@@ -91,6 +105,7 @@ def maybe_evaluate(s: Session, saver: Saver) -> None:
     state, es = s.state, s.tcfg.early_stopping
     if not (state.step % s.tcfg.eval_every == 0 or state.step == s.tcfg.max_steps):
         return
+    check_losses(s.watch, s.spec.name)  # evaluate (and keep as best/) only weights of finite steps
     val = s.spec.evaluate(s.model, s.data, "val")
     s.sink.log(state.step, val)
     if es.metric is None:

@@ -44,6 +44,11 @@ class ProgressReporter:
             rate = step / max(1e-9, time.perf_counter() - self._t0)
             print(f"[{self.label}] step {step}/{self.total} {text} ({rate:.1f} steps/s)", file=self.stream, flush=True)
 
+    def advance(self, step: int) -> None:
+        """A step without a log line: only a terminal's bar moves (no text built, nothing allocated)."""
+        if self._rich is not None:
+            self._rich.update(self._task, completed=step)
+
     def message(self, text: str) -> None:
         if not self.enabled:
             return

@@ -1,6 +1,6 @@
 """What one `train()` call builds and carries from step to step (`Session`), and the three steps
 that make it: `prepare` (device, seeds, data, model, optimizer), `restore` (rank 0's checkpoint)
-and `begin` (DDP wrapper, metrics, data stream at the restored position)."""
+and `begin` (DDP wrapper, metrics, data stream at the restored position, the non-finite watch)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from astrobio.trainer.checkpoint import load_checkpoint
 from astrobio.trainer.distributed import DistEnv, broadcast_from_main, init_process_group, pick_device
 from astrobio.trainer.training_run import TrainingRun
 from astrobio.trainer.metrics import MetricsSink
+from astrobio.trainer.nonfinite import LossWatch, loss_watch
 from astrobio.trainer.pretrained import WeightsReport, apply_init_from
 from astrobio.trainer.progress import ProgressReporter
 from astrobio.trainer.resume import resume_point
@@ -45,6 +46,7 @@ class Session:
     state: TrainState = field(default_factory=TrainState)
     resumed_from: int | None = None
     warnings: list[str] = field(default_factory=list)
+    watch: LossWatch | None = None             # deferred non-finite check (nan_policy=stop, one process)
     net: torch.nn.Module = field(init=False)   # the model, or its DDP wrapper (begin)
     sink: MetricsSink = field(init=False)      # opened by begin, after restore
     stream: Iterator[tuple[int, int, Any]] = field(init=False)
@@ -151,4 +153,5 @@ def begin(s: Session) -> None:
     else:
         s.net = s.model
     s.sink = MetricsSink(s.out, s.env.is_main)
+    s.watch = loss_watch(s.tcfg, s.env.is_distributed)
     s.stream = batch_stream(s.data, s.state.epoch, s.state.batch_index)

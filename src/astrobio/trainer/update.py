@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+NO_CONTEXT = contextlib.nullcontext()  # stateless and reusable: no context object built per micro-batch
 StepFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict[str, float]]]
 
 
@@ -35,9 +36,9 @@ def forward_backward(net: torch.nn.Module, step: StepFn, next_batch: Callable[[]
     parts: dict[str, float] = {}
     for micro in range(grad_accum):
         batch = next_batch()
-        sync = contextlib.nullcontext() if (micro == grad_accum - 1 or not distributed) else net.no_sync()
+        sync = NO_CONTEXT if (micro == grad_accum - 1 or not distributed) else net.no_sync()
         with sync:
-            with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
+            with torch.autocast(device.type, dtype=dtype) if dtype else NO_CONTEXT:
                 loss, parts = step(net, move_to(batch, device))
             scaled = loss if grad_accum == 1 else loss / grad_accum
             (scaler.scale(scaled) if scaler is not None and scaler.is_enabled() else scaled).backward()
