@@ -50,7 +50,7 @@ def test_later_snapshots_refill_the_previous_buffers_only_after_its_write(tmp_pa
     """The second save copies into the first snapshot's memory (no fresh allocation on the training
     thread), and only once the first checkpoint is on disk: both checkpoints hold their own step."""
     saver = AsyncCheckpointer()
-    w = torch.ones(4096)
+    w = torch.ones(1 << 20)  # 4 MiB: the huge-page buffer path
     state = {"optimizer": {"state": {0: {"exp_avg": torch.full((8,), 1.0)}}}, "rng": (torch.zeros(2, dtype=torch.uint8),)}
     saver.save(tmp_path, 1, {"w": w}, state, "abc", 3)
     first = saver._buffers[0]["w"].data_ptr()
@@ -61,6 +61,6 @@ def test_later_snapshots_refill_the_previous_buffers_only_after_its_write(tmp_pa
     assert saver._buffers[0]["w"].data_ptr() == first
     for step in (1, 2):
         weights, saved = ck.load_checkpoint(ck.verify(ck.step_dir(tmp_path, step)))
-        assert torch.equal(weights["w"], torch.full((4096,), float(step)))
+        assert torch.equal(weights["w"], torch.full((1 << 20,), float(step)))
         assert torch.equal(saved["optimizer"]["state"][0]["exp_avg"], torch.full((8,), float(step)))
         assert isinstance(saved["rng"], tuple)
