@@ -213,3 +213,21 @@ def test_a_failed_file_upload_leaves_no_manifest_nor_complete(tmp_path: Path) ->
     with pytest.raises(OSError, match="disk gone"):
         publish_dir(store, tmp_path / "src", PREFIX)
     assert not is_complete(store, PREFIX) and not any(key.endswith("MANIFEST.json") for _, key in store.calls)
+
+
+def test_hash_file_reads_in_chunks_where_files_cannot_be_mapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmap
+
+    from astrobio.store.artifacts import sha256_file
+
+    data = b"x" * 5_000_001
+    (tmp_path / "f").write_bytes(data)
+    (tmp_path / "empty").write_bytes(b"")
+    mapped = sha256_file(tmp_path / "f")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(19, "No such device")  # what a file system without mmap says
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    assert sha256_file(tmp_path / "f") == mapped == hashlib.sha256(data).hexdigest()
+    assert sha256_file(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()

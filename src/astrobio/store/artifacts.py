@@ -15,7 +15,7 @@ import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.store.base import ArtifactStore, KeyNotFound
@@ -26,21 +26,38 @@ COMPLETE = "COMPLETE"
 MANIFEST_VERSION = 1
 METRICS_FILE = "metrics.json"
 RESERVED = frozenset({MANIFEST, COMPLETE})
+H = TypeVar("H", bound="Hasher")
 
 
 PARALLEL_UPLOADS = 4
 """Files of one artifact uploaded at once (each large one is also multipart, in parallel, by the client)."""
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, hashed from its memory map: no copy out of the page cache, and hashlib
-    releases the GIL, so files hash in parallel threads."""
-    digest = hashlib.sha256()
+class Hasher(Protocol):
+    def update(self, data: Any, /) -> None: ...
+
+
+def hash_file(path: Path, digest: H) -> H:
+    """Feed a file to `digest` (hashlib's or xxhash's), from its memory map: no copy out of the page
+    cache (hashlib also releases the GIL on it, so files hash in parallel threads). A file system
+    that cannot map files is read in chunks instead."""
     with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size:
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                digest.update(view)
-    return digest.hexdigest()
+        if not os.fstat(handle.fileno()).st_size:
+            return digest
+        try:
+            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+            return digest
+        with view:
+            digest.update(view)
+    return digest
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file (`hash_file`)."""
+    return hash_file(path, hashlib.sha256()).hexdigest()
 
 
 def _local_files(local_dir: Path) -> list[tuple[str, Path]]:

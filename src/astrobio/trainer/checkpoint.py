@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import os
 import pickle
 import shutil
@@ -38,6 +37,7 @@ import xxhash
 from safetensors.torch import load_file, save_file
 
 from astrobio.errors import UsageError
+from astrobio.store.artifacts import hash_file
 from astrobio.trainer.atomic import fsync_dir, write_atomic
 
 PREFIX = "step-"
@@ -73,12 +73,9 @@ def _weights_for_save(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Te
 def file_digest(path: Path, algorithm: str = DIGEST, sync: bool = False) -> str:
     """Hex checksum of a file, hashed straight from its memory map (no copy out of the page cache);
     fsync it too when `sync` (a just-written file)."""
-    digest = _HASHES[algorithm]()
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size:
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                digest.update(view)
-        if sync:
+    digest = hash_file(path, _HASHES[algorithm]())
+    if sync:
+        with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     return digest.hexdigest()
 
