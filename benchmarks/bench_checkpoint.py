@@ -10,19 +10,26 @@ State: an MLP 1024-2048-2048-1024 (8.4 M parameters, 32 MiB of weights) with its
   fsynced before the clock stops. Each sample starts after os.sync(): an un-fsynced torch.save peer
   once measured 212 ms against 87 ms with fsync, because its timed prune unlinked files still under
   writeback and waited for them (and for earlier variants' dirty pages), not because fsync is free.
-- astrobio load = what resume does: `latest_valid` (re-hashes both files) + `load_checkpoint`.
+- astrobio load = what resume does: `latest_valid` (XXH3 of both files) + `load_checkpoint`.
 - async: `AsyncCheckpointer.save` blocks only for a CPU snapshot; a training loop on the same model
   checkpointing every K steps is timed with no saving, synchronous and background saving.
 - S3: `publish_dir` of the checkpoint folder (files, manifest, COMPLETE marker, through the retrying
   S3Store) vs one `fput_object` of the raw torch.save file, both against moto's S3 server (tests/s3server.py).
+
+Every sample records wall time and CPU time (the process's, so helper threads and the in-process S3
+server count; for training steps the training thread's own, which is what a background write must
+not add to). On a loaded machine wall ratios are noise, CPU ratios are not: each ratio is the median
+of the interleaved pairs' ratios with a ~95% distribution-free bound on that median (`ratio_bound`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +42,27 @@ from astrobio.trainer.rng import capture_rng
 from benchmarks.common import Options, Result, Row, interleave, med
 
 KEEP = 2
+Sample = tuple[float, float]  # (wall seconds, CPU seconds)
+
+
+def timed(fn: Callable[[], object], cpu: Callable[[], float] = time.process_time) -> Sample:
+    """Wall and CPU seconds of one call."""
+    c0, t0 = cpu(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, cpu() - c0
+
+
+def ratio_bound(ours: list[Sample], peer: list[Sample], which: int) -> dict[str, float]:
+    """Median of the paired ratios (sample i of each side was taken back to back) and a ~95% bound on
+    it from order statistics (the binomial sign-test interval: no assumption about the noise's shape)."""
+    ratios = sorted(a[which] / b[which] for a, b in zip(ours, peer) if b[which] > 0)
+    n = len(ratios)
+    if n == 0:
+        return {"median": float("nan"), "low": float("nan"), "high": float("nan"), "n": 0}
+    half = 1.96 * math.sqrt(n) / 2
+    low, high = max(0, math.floor(n / 2 - half)), min(n - 1, math.ceil(n / 2 + half) - 1)
+    mid = ratios[n // 2] if n % 2 else (ratios[n // 2 - 1] + ratios[n // 2]) / 2
+    return {"median": mid, "low": ratios[low], "high": ratios[high], "n": n}
 
 
 def build(width: int) -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
@@ -86,39 +114,41 @@ class Savers:
         for old in sorted(folder.glob(pattern), key=os.path.getmtime)[:-KEEP]:
             old.unlink()
 
-    def raw_torch(self) -> float:
+    def raw_torch(self) -> Sample:
         """torch.save + fsync: the same durability astrobio gives (its files are fsynced too)."""
         n, folder = self._next("raw")
-        t0 = time.perf_counter()
         path = folder / f"ckpt-{n}.pt"
-        torch.save({"model": self.model.state_dict(), **extra_state(self.opt, self.sched, n)}, path)
-        fsync_paths(path, folder)
-        self._prune_files(folder, "ckpt-*.pt")
-        return time.perf_counter() - t0
 
-    def raw_safetensors(self) -> float:
+        def save() -> None:
+            torch.save({"model": self.model.state_dict(), **extra_state(self.opt, self.sched, n)}, path)
+            fsync_paths(path, folder)
+            self._prune_files(folder, "ckpt-*.pt")
+        return timed(save)
+
+    def raw_safetensors(self) -> Sample:
         n, folder = self._next("st")
-        t0 = time.perf_counter()
         weights, state = folder / f"model-{n}.safetensors", folder / f"state-{n}.pt"
-        save_file(dict(self.model.state_dict()), str(weights))
-        torch.save(extra_state(self.opt, self.sched, n), state)
-        fsync_paths(weights, state, folder)
-        self._prune_files(folder, "model-*.safetensors")
-        self._prune_files(folder, "state-*.pt")
-        return time.perf_counter() - t0
 
-    def astrobio(self) -> float:
+        def save() -> None:
+            save_file(dict(self.model.state_dict()), str(weights))
+            torch.save(extra_state(self.opt, self.sched, n), state)
+            fsync_paths(weights, state, folder)
+            self._prune_files(folder, "model-*.safetensors")
+            self._prune_files(folder, "state-*.pt")
+        return timed(save)
+
+    def astrobio(self) -> Sample:
         n, folder = self._next("astrobio")
-        t0 = time.perf_counter()
-        ck.save_checkpoint(folder, n, self.model.state_dict(), extra_state(self.opt, self.sched, n), "bench", KEEP)
-        return time.perf_counter() - t0
+        return timed(lambda: ck.save_checkpoint(folder, n, self.model.state_dict(),
+                                                extra_state(self.opt, self.sched, n), "bench", KEEP))
 
-    def astrobio_async_stall(self) -> float:
+    def astrobio_async_stall(self) -> Sample:
+        """The training thread's wait (its own CPU: the snapshot copy), the write finishing off the clock."""
         self.async_saver.wait()
         n, folder = self._next("async")
-        t0 = time.perf_counter()
-        self.async_saver.save(folder, n, self.model.state_dict(), extra_state(self.opt, self.sched, n), "bench", KEEP)
-        stall = time.perf_counter() - t0
+        stall = timed(lambda: self.async_saver.save(folder, n, self.model.state_dict(),
+                                                    extra_state(self.opt, self.sched, n), "bench", KEEP),
+                      time.thread_time)
         self.async_saver.wait()
         return stall
 
@@ -128,27 +158,22 @@ def loads(root: Path) -> dict[str, Any]:
     st = sorted((root / "st").glob("model-*.safetensors"), key=os.path.getmtime)[-1]
     st_state = st.with_name(st.name.replace("model-", "state-").replace(".safetensors", ".pt"))
 
-    def timed(fn):
-        def run() -> float:
-            t0 = time.perf_counter()
-            fn()
-            return time.perf_counter() - t0
-        return run
-
-    return {"raw_torch": timed(lambda: torch.load(raw, map_location="cpu", weights_only=True)),
-            "raw_safetensors": timed(lambda: (load_file(str(st)), torch.load(st_state, map_location="cpu", weights_only=True))),
-            "astrobio": timed(lambda: ck.load_checkpoint(ck.latest_valid(root / "astrobio", lambda m: None)))}
+    return {"raw_torch": lambda: timed(lambda: torch.load(raw, map_location="cpu", weights_only=True)),
+            "raw_safetensors": lambda: timed(lambda: (load_file(str(st)),
+                                                      torch.load(st_state, map_location="cpu", weights_only=True))),
+            "astrobio": lambda: timed(lambda: ck.load_checkpoint(ck.latest_valid(root / "astrobio", lambda m: None)))}
 
 
-def training_with_saves(width: int, steps: int, every: int, mode: str, root: Path) -> float:
-    """Mean seconds per training step over `steps`, saving every `every` steps in `mode`."""
+def training_with_saves(width: int, steps: int, every: int, mode: str, root: Path) -> Sample:
+    """Mean seconds per training step over `steps` (wall, and the training thread's CPU), saving
+    every `every` steps in `mode`."""
     model, opt, sched = build(width)
     x = torch.randn(16, width // 2, generator=torch.Generator().manual_seed(1))
     saver = AsyncCheckpointer()
     folder = root / f"train-{mode}"
     shutil.rmtree(folder, ignore_errors=True)
     train_step(model, opt, sched, x)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     for step in range(1, steps + 1):
         train_step(model, opt, sched, x)
         if step % every == 0:
@@ -161,9 +186,9 @@ def training_with_saves(width: int, steps: int, every: int, mode: str, root: Pat
                 folder.mkdir(parents=True, exist_ok=True)
                 torch.save({"model": args[2], **args[3]}, folder / f"ckpt-{step}.pt")
                 fsync_paths(folder / f"ckpt-{step}.pt", folder)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.thread_time() - c0
     saver.wait()  # the last write finishes off the clock: training was not waiting for it
-    return elapsed / steps
+    return elapsed / steps, cpu / steps
 
 
 def s3_upload(root: Path, repeats: int) -> dict[str, Any]:
@@ -179,64 +204,72 @@ def s3_upload(root: Path, repeats: int) -> dict[str, Any]:
         store.ensure_bucket()
         counter = [0]
 
-        def ours() -> float:
+        def ours() -> Sample:
             counter[0] += 1
-            t0 = time.perf_counter()
-            publish_dir(store, astro_dir, f"run/{counter[0]}")
-            return time.perf_counter() - t0
+            return timed(lambda: publish_dir(store, astro_dir, f"run/{counter[0]}"))
 
-        def peer() -> float:
+        def peer() -> Sample:
             counter[0] += 1
-            t0 = time.perf_counter()
-            client.fput_object(store.bucket, f"raw/{counter[0]}/ckpt.pt", str(raw_file))
-            return time.perf_counter() - t0
+            return timed(lambda: client.fput_object(store.bucket, f"raw/{counter[0]}/ckpt.pt", str(raw_file)))
 
         samples = interleave({"astrobio": ours, "minio_fput_object": peer}, repeats)
     size = {"astrobio_bytes": sum(p.stat().st_size for p in astro_dir.iterdir()), "raw_bytes": raw_file.stat().st_size}
     return {"samples_s": samples, **size}
 
 
+def compare(name: str, ours: list[Sample], peer: list[Sample], peer_name: str, goal: str = "report",
+            limit: float | None = None) -> Row:
+    """A table row: wall medians (the reported figure; `met` judged on them), with the CPU-time ratio
+    and both ratios' bounds in the note (what to trust on a loaded machine)."""
+    wall, cpu = ratio_bound(ours, peer, 0), ratio_bound(ours, peer, 1)
+    ours_ms, peer_ms = med([w for w, _ in ours]) * 1e3, med([w for w, _ in peer]) * 1e3
+    note = (f"paired wall ratio {wall['median']:.2f} [{wall['low']:.2f}, {wall['high']:.2f}], CPU ratio "
+            f"{cpu['median']:.2f} [{cpu['low']:.2f}, {cpu['high']:.2f}] (~95% bounds, n={cpu['n']})")
+    met = None if limit is None else ours_ms / peer_ms <= limit
+    return Row(name, ours_ms, peer_ms, "ms", peer_name, goal=goal, met=met, note=note)
+
+
+def summary(samples: dict[str, list[Sample]]) -> dict[str, Any]:
+    """Per variant: wall and CPU medians (ms) and every sample, for the results file."""
+    return {k: {"wall_ms": med([w for w, _ in v]) * 1e3, "cpu_ms": med([c for _, c in v]) * 1e3,
+                "samples_ms": [[round(w * 1e3, 3), round(c * 1e3, 3)] for w, c in v]} for k, v in samples.items()}
+
+
 def run(opts: Options) -> Result:
     width = 256 if opts.quick else 2048
-    repeats = 1 if opts.quick else 5
+    repeats = 1 if opts.quick else 15
     with tempfile.TemporaryDirectory(prefix="bench-ckpt-") as tmp:
         root = Path(tmp)
         model, opt, sched = build(width)
         train_step(model, opt, sched, torch.randn(4, width // 2))
         savers = Savers(root, model, opt, sched)
-        save_samples = interleave({"raw_torch_fsync": savers.raw_torch, "raw_safetensors_fsync": savers.raw_safetensors,
-                                   "astrobio": savers.astrobio, "astrobio_async_stall": savers.astrobio_async_stall},
-                                  repeats, settle=os.sync)
-        load_samples = interleave(loads(root), repeats, settle=os.sync)
+        save = interleave({"raw_torch_fsync": savers.raw_torch, "raw_safetensors_fsync": savers.raw_safetensors,
+                           "astrobio": savers.astrobio, "astrobio_async_stall": savers.astrobio_async_stall},
+                          repeats, settle=os.sync)
+        load = interleave(loads(root), repeats, settle=os.sync)
         steps, every = (6, 3) if opts.quick else (40, 10)
-        train_samples = interleave({m: (lambda m=m: training_with_saves(width, steps, every, m, root))
-                                    for m in ("none", "raw", "sync", "async")}, 1 if opts.quick else 5, warmup=0,
-                                   settle=os.sync)
-        s3 = s3_upload(root, 1 if opts.quick else 3)
-    ms = lambda d: {k: med(v) * 1e3 for k, v in d.items()}  # noqa: E731
-    save_ms, load_ms, train_ms, s3_ms = ms(save_samples), ms(load_samples), ms(train_samples), ms(s3["samples_s"])
-    params = sum(p.numel() for p in model.parameters())
+        train = interleave({m: (lambda m=m: training_with_saves(width, steps, every, m, root))
+                            for m in ("none", "raw", "sync", "async")}, 1 if opts.quick else 7, warmup=0,
+                           settle=os.sync)
+        s3 = s3_upload(root, 1 if opts.quick else 9)
     rows = [
-        Row("save vs torch.save + fsync", save_ms["astrobio"], save_ms["raw_torch_fsync"], "ms", "torch.save+fsync",
-            goal="<= 1.10", met=save_ms["astrobio"] / save_ms["raw_torch_fsync"] <= 1.10),
-        Row("save vs safetensors + torch.save + fsync", save_ms["astrobio"], save_ms["raw_safetensors_fsync"], "ms",
-            "safetensors+fsync", goal="report"),
-        Row("async save: training-thread stall", save_ms["astrobio_async_stall"], save_ms["raw_torch_fsync"], "ms",
-            "torch.save+fsync", goal="<= 1.10", met=save_ms["astrobio_async_stall"] / save_ms["raw_torch_fsync"] <= 1.10),
-        Row("load (verify + load) vs torch.load", load_ms["astrobio"], load_ms["raw_torch"], "ms", "torch.load", goal="<= 1.10",
-            met=load_ms["astrobio"] / load_ms["raw_torch"] <= 1.10),
-        Row(f"train step, async save every {every}", train_ms["async"], train_ms["none"], "ms", "no saving",
-            goal="<= 1.10 (no stall)", met=train_ms["async"] / train_ms["none"] <= 1.10),
-        Row(f"train step, sync save every {every}", train_ms["sync"], train_ms["none"], "ms", "no saving", goal="report"),
-        Row("S3 upload vs one fput_object", s3_ms["astrobio"], s3_ms["minio_fput_object"], "ms", "minio fput_object",
-            goal="<= 1.10", met=s3_ms["astrobio"] / s3_ms["minio_fput_object"] <= 1.10),
+        compare("save vs torch.save + fsync", save["astrobio"], save["raw_torch_fsync"], "torch.save+fsync",
+                "<= 1.10", 1.10),
+        compare("save vs safetensors + torch.save + fsync", save["astrobio"], save["raw_safetensors_fsync"],
+                "safetensors+fsync"),
+        compare("async save: training-thread stall", save["astrobio_async_stall"], save["raw_torch_fsync"],
+                "torch.save+fsync"),
+        compare("load (verify + load) vs torch.load", load["astrobio"], load["raw_torch"], "torch.load", "<= 1.5", 1.5),
+        compare(f"train step, async save every {every}", train["async"], train["none"], "no saving", "<= 1.05", 1.05),
+        compare(f"train step, sync save every {every}", train["sync"], train["none"], "no saving"),
+        compare("S3 upload vs one fput_object", s3["samples_s"]["astrobio"], s3["samples_s"]["minio_fput_object"],
+                "minio fput_object", "<= 1.10", 1.10),
     ]
+    params = sum(p.numel() for p in model.parameters())
     details = {"state": f"MLP {width // 2}-{width}-{width}-{width // 2}, {params} parameters, AdamW state, scheduler, RNG",
-               "repeats": repeats, "save_ms": save_ms, "load_ms": load_ms,
-               "train_step_ms": train_ms, "train": {"steps": steps, "save_every": every, "batch": 16},
-               "s3_ms": s3_ms, "s3_bytes": {k: v for k, v in s3.items() if k.endswith("bytes")},
-               "samples_ms": {"save": {k: [x * 1e3 for x in v] for k, v in save_samples.items()},
-                              "load": {k: [x * 1e3 for x in v] for k, v in load_samples.items()},
-                              "train": {k: [x * 1e3 for x in v] for k, v in train_samples.items()},
-                              "s3": {k: [x * 1e3 for x in v] for k, v in s3["samples_s"].items()}}}
+               "repeats": repeats, "checksum": ck.DIGEST, "save": summary(save), "load": summary(load),
+               "train_step": summary(train), "train": {"steps": steps, "save_every": every, "batch": 16},
+               "s3": summary(s3["samples_s"]), "s3_bytes": {k: v for k, v in s3.items() if k.endswith("bytes")},
+               "cpu_time": "process CPU (all threads, the in-process S3 server too); train steps and the async "
+                           "stall: the training thread's own CPU"}
     return Result("checkpoint", rows, details)

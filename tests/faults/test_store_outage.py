@@ -41,7 +41,8 @@ BASE_DELAY, JITTER = 0.5, 0.1  # the CLI's default RetryPolicy: 4 attempts, 0.5 
 
 @dataclass
 class OnArtifactPut:
-    """Hook: from the `nth` PUT of an object of the artifact on, answer `verdict` `times` times."""
+    """Hook: from the `nth` PUT of an object of the artifact on, answer `verdict` `times` times to
+    that object's PUTs (an artifact's files upload in parallel: the others' PUTs go through)."""
 
     nth: int
     verdict: Crash | ErrorReply
@@ -53,6 +54,8 @@ class OnArtifactPut:
         if request.method != "PUT" or f"/{PREFIX}/" not in f"/{request.key}":
             return None
         self.seen += 1
+        if self.fired and request.key != self.fired[0]:
+            return None
         if self.seen >= self.nth and len(self.fired) < self.times:
             self.fired.append(request.key)
             return self.verdict

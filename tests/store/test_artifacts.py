@@ -90,8 +90,7 @@ def test_markers_order_complete_deleted_first_and_written_last(tmp_path: Path) -
     assert store.calls[-2] == ("put", f"{PREFIX}/{MANIFEST}")
     assert store.calls[-1] == ("put", f"{PREFIX}/{COMPLETE}")
     uploaded = [key for op, key in store.calls[1:-2]]
-    assert uploaded == sorted(uploaded)  # files in sorted order
-    assert len(uploaded) == 4
+    assert sorted(uploaded) == sorted(f"{PREFIX}/{rel}" for rel in make_artifact(tmp_path / "again"))  # in parallel
 
 
 def test_interrupted_republish_is_not_complete(tmp_path: Path) -> None:
@@ -166,3 +165,69 @@ def test_empty_folder_publishes_an_empty_complete_artifact(tmp_path: Path) -> No
     assert publish_dir(store, tmp_path / "src", PREFIX)["files"] == {}
     assert is_complete(store, PREFIX)
     assert fetch_dir(store, PREFIX, tmp_path / "dst")["files"] == {}
+
+
+class OverlapStore(LocalStore):
+    """Each file upload waits until another one is in flight too (or 5 s pass): uploaded one after
+    another, no upload ever sees a second one, so `overlapped` stays False."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        import threading
+
+        self.both = threading.Barrier(2)
+        self.overlapped = False
+
+    def _met_another(self) -> bool:
+        import threading
+
+        try:
+            self.both.wait(timeout=5)
+        except threading.BrokenBarrierError:  # alone for 5 s: uploads run one at a time
+            return False
+        return True
+
+    def put_file(self, key: str, path: Path) -> None:
+        self.overlapped |= self._met_another()
+        super().put_file(key, path)
+
+
+def test_files_upload_in_parallel_and_complete_still_comes_last(tmp_path: Path) -> None:
+    make_artifact(tmp_path / "src")
+    store = OverlapStore(tmp_path / "store")
+    publish_dir(store, tmp_path / "src", PREFIX)
+    assert store.overlapped
+    assert fetch_dir(store, PREFIX, tmp_path / "dst")["files"].keys() == read_manifest(store, PREFIX)["files"].keys()
+
+
+def test_a_failed_file_upload_leaves_no_manifest_nor_complete(tmp_path: Path) -> None:
+    make_artifact(tmp_path / "src")
+
+    class FailingStore(RecordingStore):
+        def put_file(self, key: str, path: Path) -> None:
+            if key.endswith("config.yaml"):
+                raise OSError("disk gone")
+            super().put_file(key, path)
+
+    store = FailingStore(tmp_path / "store")
+    with pytest.raises(OSError, match="disk gone"):
+        publish_dir(store, tmp_path / "src", PREFIX)
+    assert not is_complete(store, PREFIX) and not any(key.endswith("MANIFEST.json") for _, key in store.calls)
+
+
+def test_hash_file_reads_in_chunks_where_files_cannot_be_mapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmap
+
+    from astrobio.store.artifacts import sha256_file
+
+    data = b"x" * 5_000_001
+    (tmp_path / "f").write_bytes(data)
+    (tmp_path / "empty").write_bytes(b"")
+    mapped = sha256_file(tmp_path / "f")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(19, "No such device")  # what a file system without mmap says
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    assert sha256_file(tmp_path / "f") == mapped == hashlib.sha256(data).hexdigest()
+    assert sha256_file(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()

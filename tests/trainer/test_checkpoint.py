@@ -102,3 +102,46 @@ def test_tied_weights_are_saved(tmp_path):
     ck.save_weights(tmp_path / "m.safetensors", {"a": shared, "b": shared})
     loaded = ck.load_weights(tmp_path / "m.safetensors")
     assert torch.equal(loaded["a"], loaded["b"])
+
+
+def test_meta_names_xxh3_and_a_flipped_byte_fails_verification(tmp_path):
+    """XXH3-128 checksums (the meta says so); one changed byte anywhere in the weights is caught."""
+    path = save(tmp_path, 2)
+    meta = json.loads((path / ck.META_FILE).read_text())
+    assert meta["digest"] == "xxh3_128" and len(meta["files"][ck.MODEL_FILE]) == 32
+    data = bytearray((path / ck.MODEL_FILE).read_bytes())
+    data[len(data) // 2] ^= 1
+    (path / ck.MODEL_FILE).write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="model.safetensors checksum mismatch"):
+        ck.verify(path)
+
+
+def _as_legacy_sha256(path):
+    """Rewrite a checkpoint's meta.json as it was written before XXH3: SHA-256 and no algorithm named."""
+    import hashlib
+
+    meta = json.loads((path / ck.META_FILE).read_text())
+    del meta["digest"]
+    meta["files"] = {name: hashlib.sha256((path / name).read_bytes()).hexdigest() for name in meta["files"]}
+    (path / ck.META_FILE).write_text(json.dumps(meta))
+
+
+def test_checkpoint_with_a_legacy_sha256_meta_resumes_and_is_still_checked(tmp_path):
+    _as_legacy_sha256(save(tmp_path, 1))
+    newest = save(tmp_path, 2)
+    _as_legacy_sha256(newest)
+    (newest / ck.STATE_FILE).write_bytes((newest / ck.STATE_FILE).read_bytes()[:-1])  # truncated
+    warnings: list[str] = []
+    found = ck.latest_valid(tmp_path, warn=warnings.append)
+    assert found is not None and found.step == 1 and "step-00000002" in warnings[0] and "checksum" in warnings[0]
+    weights, state = ck.load_checkpoint(found)
+    assert torch.equal(weights["w"], torch.full((3,), 1.0)) and state["train"]["step"] == 1
+
+
+def test_unknown_checksum_algorithm_is_named(tmp_path):
+    path = save(tmp_path, 3)
+    meta = json.loads((path / ck.META_FILE).read_text())
+    meta["digest"] = "md4"
+    (path / ck.META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="unknown checksum algorithm 'md4'"):
+        ck.verify(path)

@@ -44,3 +44,23 @@ def test_a_failed_write_is_raised_by_wait(tmp_path):
     with pytest.raises(OSError):
         saver.wait()
     saver.wait()  # reported once
+
+
+def test_later_snapshots_refill_the_previous_buffers_only_after_its_write(tmp_path):
+    """The second save copies into the first snapshot's memory (no fresh allocation on the training
+    thread), and only once the first checkpoint is on disk: both checkpoints hold their own step."""
+    saver = AsyncCheckpointer()
+    w = torch.ones(1 << 20)  # 4 MiB: the huge-page buffer path
+    state = {"optimizer": {"state": {0: {"exp_avg": torch.full((8,), 1.0)}}}, "rng": (torch.zeros(2, dtype=torch.uint8),)}
+    saver.save(tmp_path, 1, {"w": w}, state, "abc", 3)
+    first = saver._buffers[0]["w"].data_ptr()
+    w.fill_(2.0)
+    state["optimizer"]["state"][0]["exp_avg"].fill_(2.0)
+    saver.save(tmp_path, 2, {"w": w}, state, "abc", 3)
+    saver.wait()
+    assert saver._buffers[0]["w"].data_ptr() == first
+    for step in (1, 2):
+        weights, saved = ck.load_checkpoint(ck.verify(ck.step_dir(tmp_path, step)))
+        assert torch.equal(weights["w"], torch.full((1 << 20,), float(step)))
+        assert torch.equal(saved["optimizer"]["state"][0]["exp_avg"], torch.full((8,), float(step)))
+        assert isinstance(saved["rng"], tuple)

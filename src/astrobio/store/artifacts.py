@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.store.base import ArtifactStore, KeyNotFound
@@ -24,15 +26,38 @@ COMPLETE = "COMPLETE"
 MANIFEST_VERSION = 1
 METRICS_FILE = "metrics.json"
 RESERVED = frozenset({MANIFEST, COMPLETE})
+H = TypeVar("H", bound="Hasher")
 
 
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, streamed."""
-    digest = hashlib.sha256()
+PARALLEL_UPLOADS = 4
+"""Files of one artifact uploaded at once (each large one is also multipart, in parallel, by the client)."""
+
+
+class Hasher(Protocol):
+    def update(self, data: Any, /) -> None: ...
+
+
+def hash_file(path: Path, digest: H) -> H:
+    """Feed a file to `digest` (hashlib's or xxhash's), from its memory map: no copy out of the page
+    cache (hashlib also releases the GIL on it, so files hash in parallel threads). A file system
+    that cannot map files is read in chunks instead."""
     with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
+        if not os.fstat(handle.fileno()).st_size:
+            return digest
+        try:
+            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+            return digest
+        with view:
+            digest.update(view)
+    return digest
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file (`hash_file`)."""
+    return hash_file(path, hashlib.sha256()).hexdigest()
 
 
 def _local_files(local_dir: Path) -> list[tuple[str, Path]]:
@@ -55,7 +80,8 @@ def _local_files(local_dir: Path) -> list[tuple[str, Path]]:
 
 
 def publish_dir(store: ArtifactStore, local_dir: Path, prefix: str) -> dict[str, Any]:
-    """Upload every file under `local_dir` to `prefix`, then the manifest, then COMPLETE; return the manifest.
+    """Upload every file under `local_dir` to `prefix` (several at once), then the manifest, then
+    COMPLETE; return the manifest.
 
     Keys left under `prefix` by an earlier publish are not deleted (`prefix` may hold nested artifacts);
     they are harmless because `fetch_dir` takes exactly the files the manifest lists.
@@ -65,10 +91,16 @@ def publish_dir(store: ArtifactStore, local_dir: Path, prefix: str) -> dict[str,
     files = _local_files(local_dir)
     store.delete(join_key(prefix, COMPLETE))
 
-    entries: dict[str, dict[str, Any]] = {}
-    for rel, path in files:
-        entries[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    def upload(item: tuple[str, Path]) -> dict[str, Any]:
+        rel, path = item
+        entry = {"sha256": sha256_file(path), "size": path.stat().st_size}
         store.put_file(join_key(prefix, rel), path)
+        return entry
+
+    # the files in parallel (hashing and the transfer of one overlap the others'); the first error is
+    # raised once all have settled, before the manifest, so a failed upload never gets a COMPLETE
+    with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_UPLOADS, len(files)))) as pool:
+        entries = dict(zip((rel for rel, _ in files), pool.map(upload, files)))
 
     manifest = {"version": MANIFEST_VERSION, "files": entries}
     manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
