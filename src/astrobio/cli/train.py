@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from astrobio.cli.local_launch import install_stop_handler, launch_torchrun, strip_option
-from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, guarded_command
+from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, guarded_command, load
 from astrobio.cli.tables import metrics_table, print_table
 from astrobio.console import to_stderr
 from astrobio.errors import UsageError
@@ -30,12 +30,11 @@ def train_cmd(component: ComponentOpt, config: ConfigOpt = None, set_: SetOpt = 
 
 def run_train(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
     """Resolve config and store, then train here or relaunch under torchrun with `nproc` ranks."""
-    from astrobio.config import load_config
     from astrobio.catalog import get_spec
     from astrobio.store import artifact_prefix, open_store
     from astrobio.trainer.distributed import DistEnv
 
-    cfg = load_config(config, overrides)
+    cfg = load(config, overrides)
     spec = get_spec(component)
     env = DistEnv.from_env(os.environ)
     check_nproc(nproc, env.is_distributed, spec.supports_ddp, component)
