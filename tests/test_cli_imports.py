@@ -37,11 +37,12 @@ print("\\n" + json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m 
 """
 
 
-def loaded_by(*args: str) -> list[str]:
+def loaded_by(*args: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """The packages of `heavy` that `astrobio *args` has imported by the time it exits."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    probe = f"HEAVY = {json.dumps(json.dumps(HEAVY))}\n{_PROBE}"
+    probe = f"HEAVY = {json.dumps(json.dumps(heavy))}\n{_PROBE}"
     done = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["code"] == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
@@ -84,3 +85,23 @@ def test_render_job_needs_the_kubernetes_models_only(name: str) -> None:
     loaded = loaded_by("render", "job", "--component", name, "--config", str(SMOKE))
     assert "kubernetes" in loaded
     assert not set(loaded) & {"torch", "transformers", "diffusers", "peft", "optuna", "kfp"}, loaded
+
+
+# what a training of one component has no use for: the other components' model libraries, the
+# cluster SDKs, the tuner, and the S3 client when the store is a local folder
+NOT_FOR_CAUSAL = ("minio", "kfp", "kubernetes", "kubeflow", "transformers", "diffusers", "peft",
+                  "torch_geometric", "optuna")
+
+
+def test_local_causal_training_loads_only_what_it_uses(tmp_path) -> None:
+    """`astrobio train -c causal` with a local store (the tuning trial's command) pays neither for
+    the S3 backend (store/factory.py opens it only for s3://) nor for the libraries of components
+    it does not train: each is a share of every trial's start-up (issue #19 item 4)."""
+    sets = ["components.causal.trainer.max_steps=100", "components.causal.trainer.eval_every=50",
+            "components.causal.trainer.checkpoint.every=100", f"store.uri={tmp_path / 'store'}",
+            f"run.output_root={tmp_path / 'out'}"]
+    args = ["train", "--component", "causal", "--config", str(SMOKE), "--output", str(tmp_path / "run")]
+    loaded = loaded_by(*args, *[w for s in sets for w in ("--set", s)], heavy=(*HEAVY, *NOT_FOR_CAUSAL))
+    assert "torch" in loaded  # the probe sees what the training imported
+    assert not set(loaded) & set(NOT_FOR_CAUSAL), loaded
+    assert (tmp_path / "store").is_dir()

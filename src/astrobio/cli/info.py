@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from astrobio.cli.options import ConfigOpt, SetOpt, guarded_command
+from astrobio.cli.options import ConfigOpt, SetOpt, guarded_command, load
 
 
 @guarded_command
@@ -20,6 +20,6 @@ def components_cmd() -> None:
 @guarded_command
 def config_show_cmd(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Print the resolved config (file + overrides + defaults) as YAML."""
-    from astrobio.config import load_config, to_yaml
+    from astrobio.config import to_yaml
 
-    print(to_yaml(load_config(config, set_ or [])), end="")
+    print(to_yaml(load(config, set_)), end="")

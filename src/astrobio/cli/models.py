@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, StoreOpt, guarded_command
+from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, StoreOpt, guarded_command, load
 
 if TYPE_CHECKING:
     from astrobio.production.model_registry import ModelRegistry
@@ -27,9 +27,7 @@ def store_uri(store: str | None, config: Path | None) -> str:
     """--store wins; otherwise the (possibly default) config's store.uri."""
     if store:
         return store
-    from astrobio.config import load_config
-
-    return load_config(config).store.uri
+    return load(config, None).store.uri
 
 
 def open_registry(store: str | None, config: Path | None, *, check: bool = False) -> ModelRegistry:
@@ -90,11 +88,10 @@ def models_inspect(
     set_: SetOpt = None,
 ) -> None:
     """Compare a weights file key by key with a component's architecture, without training."""
-    from astrobio.config import load_config
     from astrobio.catalog import get_spec
     from astrobio.trainer.pretrained import inspect_weights
 
-    cfg = load_config(config, set_ or [])
+    cfg = load(config, set_)
     spec = get_spec(component)
     section = cfg.component(component)
     data = spec.build_data(section, 0, 1, None)

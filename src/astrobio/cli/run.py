@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from astrobio.cli.options import ConfigOpt, SetOpt, StoreOpt, guarded_command
+from astrobio.cli.options import ConfigOpt, SetOpt, StoreOpt, guarded_command, load
 
 
 @guarded_command
@@ -21,12 +21,11 @@ def run_cmd(
     phases: Annotated[str, typer.Option("--phases", help="phases to run, e.g. 1-3 (earlier complete phases are reused)")] = "1-5",
 ) -> None:
     """Run the five phases locally on the cluster's pipeline graph; rerunning resumes."""
-    from astrobio.config import load_config
     from astrobio.errors import RuntimeFailure
     from astrobio.phases.interrupt import Terminated
     from astrobio.phases.run import parse_phase_range, run_phases
 
-    cfg = load_config(config, set_ or [])
+    cfg = load(config, set_)
     _, last = parse_phase_range(phases)
     out = output or Path(cfg.run.output_root)
     try:
@@ -60,11 +59,10 @@ def report_cmd(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="HTML file (default: report.html in the run folder, else report-<run_id>.html)")] = None,
 ) -> None:
     """Write the self-contained HTML report of a finished (or failed) run."""
-    from astrobio.config import load_config
     from astrobio.report.build import write_report
     from astrobio.report.locate import locate_run
 
-    cfg = load_config(config, [])
+    cfg = load(config, None)
     run, default_path, workdirs = locate_run(target, store or cfg.store.uri, Path(cfg.run.output_root), dict(os.environ))
     path = write_report(run, output or default_path, dict(os.environ), workdirs)
     print(f"report: {path}")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from astrobio.cli.local_launch import install_stop_handler, launch_torchrun, strip_option
-from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, guarded_command
+from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, guarded_command, load
 from astrobio.cli.tables import metrics_table, print_table
 from astrobio.console import to_stderr
 from astrobio.errors import UsageError
@@ -30,12 +30,11 @@ def train_cmd(component: ComponentOpt, config: ConfigOpt = None, set_: SetOpt = 
 
 def run_train(component: str, config: Path | None, overrides: list[str], output: Path | None, nproc: int) -> None:
     """Resolve config and store, then train here or relaunch under torchrun with `nproc` ranks."""
-    from astrobio.config import load_config
     from astrobio.catalog import get_spec
     from astrobio.store import artifact_prefix, open_store
     from astrobio.trainer.distributed import DistEnv
 
-    cfg = load_config(config, overrides)
+    cfg = load(config, overrides)
     spec = get_spec(component)
     env = DistEnv.from_env(os.environ)
     check_nproc(nproc, env.is_distributed, spec.supports_ddp, component)
@@ -89,13 +88,25 @@ def publisher(store: Any, prefix: str, out: Path) -> Callable[[Path], str]:
     return publish
 
 
+def mirror_for(store: Any, prefix: str, keep_last: int) -> Any:
+    """The checkpoint mirror of a remote store; none for a local folder, decided without importing
+    the mirror module, which imports the S3 backend (minio) at its top: a local training, every
+    tuning trial among them, would pay for it at start-up (issue #19 item 4)."""
+    from astrobio.store import LocalStore
+
+    if isinstance(store, LocalStore):
+        return None
+    from astrobio.store.checkpoint_mirror import checkpoint_mirror
+
+    return checkpoint_mirror(store, prefix, keep_last)
+
+
 def train_here(cfg: Any, spec: Any, env: Any, store: Any, prefix: str, out: Path) -> Any:
     """Train in this process (one rank): snapshot the config, fetch inputs, run the loop; a failure
     leaves a report in the store, bad input leaves no half-made output folder."""
     from astrobio.config import config_hash, to_yaml
     from astrobio.errors import Preempted
     from astrobio.failure import capture_tail, save_failure
-    from astrobio.store.checkpoint_mirror import checkpoint_mirror
     from astrobio.store.user_files import localize_section
     from astrobio.trainer import StopFlag, TrainingRun, train
     from astrobio.trainer.atomic import write_text_atomic
@@ -117,7 +128,7 @@ def train_here(cfg: Any, spec: Any, env: Any, store: Any, prefix: str, out: Path
             local = localize_section(section, f"components.{component}", os.environ, out / "inputs" / "s3", to_stderr)
             job = TrainingRun(spec=spec, cfg=local, seed=cfg.run.seed, output_dir=out, run_id=run_id,
                            config_hash=config_hash(section), publish=publisher(store, prefix, out),
-                           mirror=checkpoint_mirror(store, prefix, section.trainer.checkpoint.keep_last))
+                           mirror=mirror_for(store, prefix, section.trainer.checkpoint.keep_last))
             return train(job, env, stop)
         except UsageError:
             if created:

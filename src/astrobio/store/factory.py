@@ -2,7 +2,8 @@
 
 The URI is the only thing a user writes about storage; endpoint and keys come from `env`
 (DESIGN.md: never from a config file). Opening makes no network call; call `store.check()` at
-start to fail fast with a UsageError.
+start to fail fast with a UsageError. The S3 backend (minio and what it imports) loads only when
+an s3:// URI is opened, so a local-folder command never pays for it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from astrobio.store.base import ArtifactStore
 from astrobio.store.keys import validate_prefix
 from astrobio.store.local import LocalStore
 from astrobio.store.retry import RetryPolicy
-from astrobio.store.s3 import S3Store
-from astrobio.store.s3_client import build_client
 from astrobio.store.settings import S3Settings, redact_userinfo
 
 ACCEPTED_FORMS = "a local path, file:///absolute/path, or s3://bucket[/prefix]"
@@ -67,7 +66,10 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
         raise UsageError(f"invalid S3 URI {shown!r}: {exc}") from None
 
 
-def _open_s3(uri: str, env: Mapping[str, str], retry: RetryPolicy | None) -> S3Store:
+def _open_s3(uri: str, env: Mapping[str, str], retry: RetryPolicy | None) -> ArtifactStore:
+    from astrobio.store.s3 import S3Store
+    from astrobio.store.s3_client import build_client
+
     bucket, prefix = parse_s3_uri(uri)
     settings = S3Settings.from_env(env)
     return S3Store(bucket, prefix, build_client(settings), settings.url, retry)

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 KATIB_METRIC_REGEX = r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"
 RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
@@ -62,14 +62,22 @@ class MetricsSink:
         self.stream = stream or sys.stdout
         self.clock = clock
         self._jsonl = None
-        self._tb = None
+        self._tb: Any = None
+        self._tb_dir = None if out_dir is None else out_dir / "tensorboard"
         if self.enabled:
             assert out_dir is not None
             out_dir.mkdir(parents=True, exist_ok=True)
             self._jsonl = open(out_dir / "metrics.jsonl", "a", encoding="utf-8")
-            from torch.utils.tensorboard import SummaryWriter  # heavy import, only where used
 
-            self._tb = SummaryWriter(log_dir=str(out_dir / "tensorboard"))
+    def _writer(self) -> Any:
+        """The TensorBoard writer, made at the first event: importing it (tensorboard, protobuf and
+        tensorboard's tensorflow stub with absl, fsspec and botocore) is a share of every trial's
+        start-up, which a run stopped before its first metrics never needs (issue #19 item 4)."""
+        if self._tb is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(log_dir=str(self._tb_dir))
+        return self._tb
 
     def log(self, step: int, metrics: dict[str, float], echo: bool = True) -> None:
         """Record `metrics` at `step`; `echo` prints the Katib-style lines."""
@@ -80,11 +88,12 @@ class MetricsSink:
             when = self.clock()  # one time for the whole evaluation: Katib orders values by it
             for name, value in clean.items():
                 print(format_metric_line(name, value, when), file=self.stream, flush=True)
-        assert self._jsonl is not None and self._tb is not None
+        assert self._jsonl is not None
         self._jsonl.write(json.dumps({"step": step, **{k: v if math.isfinite(v) else str(v) for k, v in clean.items()}}) + "\n")
         self._jsonl.flush()
+        writer = self._writer()
         for name, value in clean.items():
-            self._tb.add_scalar(name, value, step)
+            writer.add_scalar(name, value, step)
 
     def close(self) -> None:
         if self._jsonl is not None:
