@@ -70,8 +70,7 @@ faults: setup
 
 # Peer benchmarks (Lightning, raw loops, raw torch.save/minio); results in benchmarks/results/.
 bench: setup
-	$(BIN)/python -m benchmarks
-	$(BIN)/python -m benchmarks.report --write
+	$(BIN)/python -m benchmarks --repeat 3; rc=$$?; $(BIN)/python -m benchmarks.report --write && exit $$rc
 
 # Known-vulnerability audit of the installed environment; result in benchmarks/results/audit.json.
 audit: setup

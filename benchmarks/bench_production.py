@@ -1,7 +1,9 @@
 """Production: fp32 vs dynamic-int8 latency (p50/p95) and held-out metric, through phase 5's own
 `release_component` (see benchmarks/production_int8.py for the workloads and method).
 
-Goal (issue #9): >= 1.5x faster at <= 1% metric loss where quantisation applies. Quick mode
+Goal (issue #9): >= 1.5x faster at <= 1% metric loss where quantisation applies (two rows: speed, metric);
+a row below 1.5x carries the profiled reason (astrobio.production.profile: the Linear layers' share of the
+fp32 forward bounds what int8 can win, and the top other operators take the rest). Quick mode
 trains causal_smoke only (int8 does not apply to it: no Linear layers), to check the plumbing.
 """
 
@@ -34,11 +36,14 @@ def run(opts: Options) -> Result:
                             note=(r.get("quantize") or {}).get("reason") or "int8 not applied"))
             continue
         speedup = s["int8_speedup"]
-        rel_loss = -s["int8_metric_delta"] / abs(s["fp32_metric"]) if s["fp32_metric"] else 0.0  # metrics here: higher is better
         rows.append(Row(f"{name}: int8 p50 vs fp32 p50", s["int8_p50_ms"], s["fp32_p50_ms"], "ms", "fp32",
-                        goal=">= 1.5x faster, <= 1% loss", met=bool(speedup and speedup >= 1.5 and rel_loss <= 0.01),
-                        note=f"speedup {speedup:.2f}x; p95 {s['int8_p95_ms']:.3g} vs {s['fp32_p95_ms']:.3g} ms; "
-                             f"{s['metric']} {s['fp32_metric']:.4f} -> {s['fp32_metric'] + s['int8_metric_delta']:.4f}"))
+                        goal=">= 1.5x faster", met=bool(speedup and speedup >= 1.5),
+                        note=f"speedup {speedup:.2f}x; p95 {s['int8_p95_ms']:.3g} vs {s['fp32_p95_ms']:.3g} ms"
+                             + (f"; {s['why']}" if s["why"] and (speedup or 0.0) < 1.5 else "")))
+        int8_metric = s["fp32_metric"] + s["int8_metric_delta"]  # metrics here: higher is better
+        rows.append(Row(f"{name}: int8 {s['metric']} vs fp32", int8_metric, s["fp32_metric"], "", "fp32",
+                        goal=">= 0.99 (<= 1% loss)", met=int8_metric / s["fp32_metric"] >= 0.99 if s["fp32_metric"] else None,
+                        note=f"{s['metric']} {s['fp32_metric']:.4f} -> {int8_metric:.4f}"))
     details = {"threads": threads, "loadavg": os.getloadavg(), "summary": {n: summary(r) for n, r in results.items()},
                "workloads": results}
     return Result("production_int8", rows, details)

@@ -47,6 +47,8 @@ class Row:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    repeat: dict[str, Any] | None = None
+    """Only from `--repeat N` (benchmarks/goals.py): n, how the goal was judged, spread, each run."""
 
     def __post_init__(self) -> None:
         if self.ratio is None and self.astrobio is not None and self.peer:
@@ -81,6 +83,11 @@ def command_line(only: str, opts: Options) -> str:
     return f"{opts.command} --only {only}" + (" --quick" if opts.quick else "")
 
 
+def row_doc(row: Row) -> dict[str, Any]:
+    """A row as its results file holds it (`repeat` only where runs were repeated)."""
+    return {k: v for k, v in row.__dict__.items() if k != "repeat" or v is not None}
+
+
 def write_result(result: Result, opts: Options, seconds: float) -> Path:
     """benchmarks/results/<name>.json: rows, details, machine, date, exact command."""
     doc = {"benchmark": result.benchmark,
@@ -88,7 +95,7 @@ def write_result(result: Result, opts: Options, seconds: float) -> Path:
            "command": command_line(result.benchmark, opts),
            "quick": opts.quick, "device": opts.device, "seconds": round(seconds, 1),
            "machine": machine(),
-           "rows": [r.__dict__ for r in result.rows],
+           "rows": [row_doc(r) for r in result.rows],
            "details": result.details}
     opts.results.mkdir(parents=True, exist_ok=True)
     path = opts.results / f"{result.benchmark}.json"
@@ -128,13 +135,24 @@ def fmt(x: float | None, unit: str = "") -> str:
     return f"{x:.3g}{(' ' + unit) if unit else ''}"
 
 
+def spread(row: Row | dict[str, Any], key: str) -> str:
+    """` [min-max]` of a figure over repeated runs; "" for a single run."""
+    rep = row.repeat if isinstance(row, Row) else row.get("repeat")
+    span = (rep or {}).get("spread", {}).get(key)
+    if not span:
+        return ""
+    lo, hi = (f"{x:.3g}" for x in span)
+    return f" [{lo}-{hi}]"
+
+
 def table(rows: list[tuple[str, Row]]) -> str:
     head = ["benchmark", "case", "astrobio", "peer", "ratio", "goal", "met"]
     lines = [head]
     for bench, r in rows:
         met = "-" if r.met is None else ("yes" if r.met else "NO")
         peer = f"{fmt(r.peer, r.unit)} ({r.peer_name})" if r.peer_name else fmt(r.peer, r.unit)
-        lines.append([bench, r.name, fmt(r.astrobio, r.unit), peer, "-" if r.ratio is None else f"{r.ratio:.3f}", r.goal, met])
+        lines.append([bench, r.name, fmt(r.astrobio, r.unit) + spread(r, "astrobio"), peer,
+                      ("-" if r.ratio is None else f"{r.ratio:.3f}") + spread(r, "ratio"), r.goal, met])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     out = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))

@@ -35,7 +35,9 @@ import torch
 
 import astrobio.config  # noqa: F401 - load the config package before the kube section (circular import)
 from astrobio.config import config_hash, load_config
+from astrobio.production.artifact import load_component
 from astrobio.production.options import ProductionOptions
+from astrobio.production.profile import profile_forward
 from astrobio.production.release import release_component
 from astrobio.production.report import machine_info
 from astrobio.catalog import get_spec
@@ -85,9 +87,20 @@ def run_workload(name: str, options: ProductionOptions, steps: int | None = None
         files = {rel: e["size"] for rel, e in read_manifest(open_store(str(folder), {}), "")["files"].items()}
         report = release_component(component, files, lambda: folder, lambda n: folder, Path(tmp) / "exports",
                                    Path(tmp) / "cache", options, log=lambda _: None)
-    out = report.to_dict()
+        out = report.to_dict()
+        if (out.get("quantize") or {}).get("applied"):
+            out["profile_fp32"] = fp32_profile(component, folder, Path(tmp) / "cache")
     out.update({"workload": name, "overrides": overrides, "train_steps": steps, "train_seconds": round(trained, 2)})
     return out
+
+
+def fp32_profile(component: str, folder: Path, cache: Path) -> dict[str, Any]:
+    """Where the fp32 forward's CPU time goes on the release's own batch (astrobio.production.profile):
+    the Linear layers' share bounds what dynamic int8 can win, the top other operators say why."""
+    loaded = load_component(get_spec(component), folder, cache, {})
+    model, batch = loaded.model.eval(), loaded.example_batch()
+    prof = profile_forward(model, lambda: model(batch))
+    return {**prof.to_dict(), "why": prof.why()}
 
 
 def summary(r: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +113,8 @@ def summary(r: dict[str, Any]) -> dict[str, Any]:
             "int8_metric_delta": r.get("metric_deltas", {}).get(metric),
             "int8_applied": bool((r.get("quantize") or {}).get("applied")),
             "export": (r.get("export_fp32") or {}).get("method"),
-            "export_int8": (r.get("export_int8") or {}).get("method"), "num_parameters": r.get("num_parameters")}
+            "export_int8": (r.get("export_int8") or {}).get("method"), "num_parameters": r.get("num_parameters"),
+            "why": (r.get("profile_fp32") or {}).get("why")}
 
 
 def main() -> None:

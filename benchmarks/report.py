@@ -6,7 +6,8 @@
 
 Prose next to a table quotes no figure the JSON does not hold: the tables are the figures. Each
 README holds one block between `<!-- results:NAME:begin -->` and `<!-- results:NAME:end -->`:
-`full` (every row, benchmarks/README.md) and `headline` (rows with a goal, README.md).
+`full` (every row, benchmarks/README.md) and `headline` (rows with a goal, README.md). Results of
+`python -m benchmarks --repeat N` show each median with its spread over the runs as `[min-max]`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.__main__ import BENCHMARKS
-from benchmarks.common import RESULTS, ROOT, fmt
+from benchmarks.common import RESULTS, ROOT, fmt, spread
 
 READMES = {"full": ROOT / "benchmarks" / "README.md", "headline": ROOT / "README.md"}
 EXTRA = ("run_smoke",)
@@ -40,8 +41,9 @@ def load(results: Path) -> list[tuple[str, dict[str, Any]]]:
 def cells(name: str, row: dict[str, Any], link: str) -> str:
     met = "-" if row["met"] is None else ("yes" if row["met"] else "**no**")
     peer = f"{fmt(row['peer'], row['unit'])} ({row['peer_name']})" if row["peer_name"] else fmt(row["peer"], row["unit"])
-    ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
-    return (f"| [{name}]({link}{name}.json) | {row['name']} | {fmt(row['astrobio'], row['unit'])} | {peer} | {ratio} | "
+    ratio = ("-" if row["ratio"] is None else f"{row['ratio']:.2f}") + spread(row, "ratio")
+    own = fmt(row["astrobio"], row["unit"]) + spread(row, "astrobio")
+    return (f"| [{name}]({link}{name}.json) | {row['name']} | {own} | {peer} | {ratio} | "
             f"{row['goal']} | {met} | {row['note']} |")
 
 
@@ -56,6 +58,8 @@ def render(docs: list[tuple[str, dict[str, Any]]], kind: str) -> str:
         lines += [cells(name, r, link) for r in rows]
         m = doc["machine"]
         quick = " (--quick: plumbing only, not a measurement)" if doc.get("quick") else ""
+        repeat = (doc.get("details") or {}).get("repeat")
+        quick += f" (median of {repeat} runs, [min-max] beside it)" if repeat else ""
         runs.append(f"- {name}: `{doc['command']}`, {doc.get('created', '?')}, {m['cpu']}, {m['cores']} cores, "
                     f"torch {m['torch']}, GPU {m['gpu'] or 'none'}{quick}")
     return "\n".join([*lines, "", "Runs:", *runs])

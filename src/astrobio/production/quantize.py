@@ -42,7 +42,7 @@ class QuantizeRecord:
         return asdict(self)
 
 
-def _pyg_linear_class() -> type | None:
+def pyg_linear_class() -> type | None:
     """torch_geometric's Linear, if torch_geometric is installed (it is optional for most components)."""
     try:
         return importlib.import_module("torch_geometric.nn.dense.linear").Linear
@@ -53,7 +53,7 @@ def _pyg_linear_class() -> type | None:
 def swap_pyg_linear(model: nn.Module) -> int:
     """Replace every initialised torch_geometric Linear in `model` with an nn.Linear sharing its
     parameters (in place); returns how many were swapped. Lazy (uninitialised) ones are left."""
-    cls = _pyg_linear_class()
+    cls = pyg_linear_class()
     if cls is None:
         return 0
     swapped = 0
