@@ -65,6 +65,15 @@ def test_chat_models_use_their_template(tiny_chat_model, fusion_dir):
     assert data.tokenizer.convert_tokens_to_ids("<|im_end|>") in data.stop_ids
 
 
+def test_chat_template_false_asks_a_chat_model_in_plain_lines(tiny_chat_model, fusion_dir):
+    data = build_data(make_cfg(tiny_chat_model, fusion_dir, data={"chat_template": False, "system_prompt": None}), 0, 1)
+    prompt, answer = data.encoded["train"][0]
+    assert data.tokenizer.decode(prompt).startswith("Question: ") and "<|im_start|>" not in data.tokenizer.decode(prompt)
+    assert data.tokenizer.decode(prompt).endswith("\nAnswer:")
+    assert answer[-1] == data.tokenizer.eos_token_id and answer[-1] in data.stop_ids
+    assert data.describe()["chat_format"] is False
+
+
 def test_max_planets_caps_the_table(tiny_model, fusion_dir):
     data = build_data(make_cfg(tiny_model, fusion_dir, data={"max_planets": 10}), 0, 1)
     assert sum(len(p) for p in data.planets.values()) == 10

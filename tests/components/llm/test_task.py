@@ -41,6 +41,23 @@ def test_evaluate_reports_model_and_base_and_caches_the_base(tiny_model, fusion_
     assert set(evaluate(build_model(quiet, qdata), qdata, "test")) == {"test_ppl", "baseline_base_test_ppl", "test_trainable_pct"}
 
 
+def test_evaluate_reuses_the_tuned_scores_only_while_the_weights_are_unchanged(tiny_model, fusion_dir):
+    """The trainer evaluates val at the last step and again when it publishes: the second is free,
+    but any optimizer step in between must be scored afresh."""
+    cfg = make_cfg(tiny_model, fusion_dir)
+    data = build_data(cfg, 0, 1)
+    model = build_model(cfg, data)
+    first = evaluate(model, data, "val")
+    fingerprint, scores = data.memo[("tuned_scores", "val")]
+    scores["ppl"] = -1.0  # proves the unchanged model is not scored again
+    assert evaluate(model, data, "val")["val_ppl"] == -1.0
+    with torch.no_grad():
+        model.projector.out.bias.add_(0.5)  # (a LoRA A matrix would not do: B starts at zero)
+    again = evaluate(model, data, "val")
+    assert again["val_ppl"] > 0 and again["val_ppl"] != first["val_ppl"]
+    assert data.memo[("tuned_scores", "val")][0] != fingerprint
+
+
 def make_job(tmp: Path, model_dir: Path, fusion_dir: Path) -> TrainingRun:
     cfg = make_cfg(model_dir, fusion_dir, optim={"lr": 0.01},
                    trainer={"max_steps": 8, "eval_every": 4, "log_every": 4, "checkpoint": {"every": 4, "keep_last": 2}})

@@ -54,6 +54,9 @@ class LLMDataConfig(Strict):
     max_planets: int | None = Field(None, ge=3, le=100_000_000, description="use only the first N planets of the fusion table")
     describe: bool = Field(True, description="add one 'Describe this planet.' text per planet")
     describe_max_facts: int = Field(3, ge=1, le=64, description="facts in a description (keeps texts short)")
+    chat_template: bool = Field(True, description="ask in the base's chat format when it has one; false = plain "
+                                                  "'Question: ...\\nAnswer:' lines (on SmolLM2 10 fewer tokens per text, and "
+                                                  "CPU training cost is per token); every model scored is asked alike")
     system_prompt: str | None = Field("Answer briefly.", max_length=2000,
                                       description="system message of chat-format models; None = the template's own "
                                                   "(SmolLM2's is 12 tokens), \"\" = an empty system turn")

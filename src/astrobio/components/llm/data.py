@@ -86,9 +86,9 @@ def split_planets(n: int, val_fraction: float, test_fraction: float, seed: int) 
     return {k: sorted(int(i) for i in v) for k, v in parts.items()}
 
 
-def render(tokenizer: Any, question: str, answer: str, system: str | None) -> tuple[str, str]:
-    """(prompt text, answer text): the model's own chat format when it has one, else Q/A lines."""
-    if getattr(tokenizer, "chat_template", None):
+def render(tokenizer: Any, question: str, answer: str, system: str | None, chat: bool = True) -> tuple[str, str]:
+    """(prompt text, answer text): the model's own chat format when it has one (and `chat`), else Q/A lines."""
+    if chat and getattr(tokenizer, "chat_template", None):
         msgs = ([{"role": "system", "content": system}] if system is not None else []) + [{"role": "user", "content": question}]
         prompt = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
         full = tokenizer.apply_chat_template(msgs + [{"role": "assistant", "content": answer}], tokenize=False)
@@ -123,6 +123,7 @@ class LLMData:
             self.examples[split] = texts
             self.encoded[split] = self._encode(texts)
         self.pad_id = int(tokenizer.pad_token_id)
+        self.chat_format = dc.chat_template and bool(getattr(tokenizer, "chat_template", None))
         vocab = tokenizer.get_vocab()
         stops = {tokenizer.eos_token_id, tokenizer.pad_token_id, vocab.get("<|im_end|>")}
         self.stop_ids = tuple(sorted(int(i) for i in stops if i is not None))
@@ -131,7 +132,8 @@ class LLMData:
     def _encode(self, texts: list[Example]) -> list[tuple[list[int], list[int]]]:
         if not texts:
             return []
-        pairs = [render(self.tokenizer, ex.question, ex.answer, self.cfg.data.system_prompt) for ex in texts]
+        pairs = [render(self.tokenizer, ex.question, ex.answer, self.cfg.data.system_prompt, self.cfg.data.chat_template)
+                 for ex in texts]
         prompts = self.tokenizer([p for p, _ in pairs], add_special_tokens=False)["input_ids"]
         answers = self.tokenizer([a for _, a in pairs], add_special_tokens=False)["input_ids"]
         return [(list(p), list(a)) for p, a in zip(prompts, answers)]
@@ -168,7 +170,7 @@ class LLMData:
 
     def describe(self) -> dict[str, Any]:
         return {"source": str(self.table.path), "base_model": self.ref.label(), "param_names": self.table.names,
-                "latent_dim": int(self.embeddings.shape[1]), "chat_format": bool(getattr(self.tokenizer, "chat_template", None)),
+                "latent_dim": int(self.embeddings.shape[1]), "chat_format": self.chat_format,
                 **{f"n_{s}_planets": len(self.planets[s]) for s in SPLITS},
                 **{f"n_{s}_texts": len(self.examples[s]) for s in SPLITS},
                 "example": {"question": self.examples["train"][0].question, "answer": self.examples["train"][0].answer}

@@ -12,7 +12,7 @@
     <split>_trainable_pct            % of all parameters that train (LoRA + projector)
 
 The base model's scores never change during training, so they are computed once per split and kept
-on the data object. The size of evaluation is bounded by `eval.max_texts` / `eval.num_prompts`.
+on the data object; the adapted model's are reused while its weights are unchanged. The size of evaluation is bounded by `eval.max_texts` / `eval.num_prompts`.
 """
 
 from __future__ import annotations
@@ -86,6 +86,20 @@ def _scores(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) -> 
     return out
 
 
+def _fingerprint(net: SoftPromptLM) -> tuple[float, ...]:
+    """A checksum of the trainable weights: equal only if no optimizer step happened in between."""
+    return tuple(float(p.detach().double().sum()) for p in net.parameters() if p.requires_grad)
+
+
+def _tuned_scores(net: SoftPromptLM, data: LLMData, split: str) -> dict[str, float]:
+    """The adapted model's scores, reused while its weights are unchanged: the trainer evaluates val
+    at the last step and again when it publishes, on the same weights."""
+    key, fingerprint = ("tuned_scores", split), (net.condition, _fingerprint(net))
+    if key not in data.memo or data.memo[key][0] != fingerprint:
+        data.memo[key] = (fingerprint, _scores(net, data, split, conditioned=net.condition))
+    return data.memo[key][1]
+
+
 def evaluate(model: nn.Module, data: LLMData, split: str) -> dict[str, float]:
     """Adapted model vs base model on the same held-out texts (see module docstring)."""
     net: SoftPromptLM = getattr(model, "module", model)
@@ -95,7 +109,7 @@ def evaluate(model: nn.Module, data: LLMData, split: str) -> dict[str, float]:
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     try:
         with torch.no_grad(), amp:
-            metrics = {f"{split}_{k}": v for k, v in _scores(net, data, split, conditioned=net.condition).items()}
+            metrics = {f"{split}_{k}": v for k, v in _tuned_scores(net, data, split).items()}
             key = ("base_scores", split)
             if key not in data.memo:
                 with net.base_only():
@@ -120,7 +134,7 @@ def export_artifact(model: nn.Module, data: LLMData, folder: Path) -> None:
     cfg = data.cfg
     info = {"base_model": data.ref.label(), "gguf_file": data.ref.gguf_file, "n_soft_tokens": cfg.model.n_soft_tokens,
             "latent_dim": int(data.embeddings.shape[1]), "param_names": data.table.names,
-            "prompt_format": "chat" if getattr(data.tokenizer, "chat_template", None) else "plain",
+            "prompt_format": "chat" if data.chat_format else "plain",
             "system_prompt": cfg.data.system_prompt,
             "weights": "model.safetensors: projector.* (with the embedding mean/std it standardises with) and "
                        "the lm.*lora_* adapter tensors; the frozen base is not included"}
