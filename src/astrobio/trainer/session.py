@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,16 @@ class Session:
     sink: MetricsSink = field(init=False)      # opened by begin, after restore
     stream: Iterator[tuple[int, int, Any]] = field(init=False)
 
-    @property
+    # Read several times every step: cached on first use (a run's job does not change while it trains).
+    @cached_property
     def spec(self) -> ComponentSpec:
         return self.job.spec
 
-    @property
+    @cached_property
     def cfg(self) -> ComponentConfig:
         return self.job.cfg
 
-    @property
+    @cached_property
     def tcfg(self) -> TrainerConfig:
         return self.job.cfg.trainer
 
