@@ -3,7 +3,9 @@
 Every training step of the local pipeline runs its `astrobio train` through
 benchmarks/timed_train.py (plugged in with ASTROBIO_TRAIN_COMMAND), which logs that command's wall
 time. Orchestration overhead = (wall time of `astrobio run` - sum of training commands) / sum: the
-KFP local runner's step subprocesses, artifact checks, the store, run.json. Phase 5 (production) is
+KFP local runner's step subprocesses, artifact checks, the store, run.json. The same in CPU time
+(user+sys of every process, from getrusage) is the second row: on a loaded machine wall time
+measures the load, CPU time still measures the work. Phase 5 (production) is
 not a training step, so the benchmark runs phases 1-2 (five training steps).
 
 Full mode: the smoke config with training shortened (see TINY) so the whole benchmark takes a few
@@ -15,6 +17,7 @@ phase 1 with the pipeline tests' stub trainer (tests/pipeline/fake_train.py) in 
 from __future__ import annotations
 
 import json
+import resource
 import shlex
 import subprocess
 import sys
@@ -64,21 +67,26 @@ def run(opts: Options) -> Result:
         if opts.device == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""
         cmd = [sys.executable, "-m", "astrobio", "run", "--config", str(config), "--output", str(folder / "run"), "--phases", phases]
-        t0 = time.perf_counter()
+        t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=1200)
-        wall = time.perf_counter() - t0
+        wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+        run_cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
         if done.returncode != 0:
             raise RuntimeError(f"astrobio run failed ({done.returncode}): {done.stderr[-3000:]}")
         trains = [json.loads(line) for line in log.read_text().splitlines()]
         run_json: dict[str, Any] = json.loads((folder / "run" / "run.json").read_text())
     train_s = sum(t["seconds"] for t in trains)
-    overhead = (wall - train_s) / train_s
+    train_cpu = sum(t["cpu_seconds"] for t in trains)
+    overhead, cpu_overhead = (wall - train_s) / train_s, (run_cpu - train_cpu) / train_cpu
     rows = [Row(f"`astrobio run --phases {phases}` wall vs sum of training", wall, train_s, "s", "sum of train commands",
-                ratio=wall / train_s, goal="overhead <= 10%", met=overhead <= 0.10,
-                note=f"overhead {overhead * 100:.1f}%")]
+                ratio=wall / train_s, goal="overhead <= 8%", met=overhead <= 0.08,
+                note=f"overhead {overhead * 100:.1f}%; in CPU time {cpu_overhead * 100:.1f}%"),
+            Row(f"`astrobio run --phases {phases}` CPU time vs sum of training", run_cpu, train_cpu, "s",
+                "sum of train commands", goal="report", note="all processes' user+sys: robust to a loaded machine")]
     details = {"variant": "quick: stub trainer, phase 1" if opts.quick else "tiny smoke config (TINY step counts), phases 1-2",
                "tiny_overrides": TINY, "phases": phases, "wall_s": wall, "run_json_wall_s": run_json.get("wall_seconds"),
                "train_commands": trains, "train_sum_s": train_s, "overhead_fraction": overhead,
+               "run_cpu_s": run_cpu, "train_cpu_sum_s": train_cpu, "cpu_overhead_fraction": cpu_overhead,
                "run_json_phases": [{k: p.get(k) for k in ("number", "name", "status", "seconds")} for p in run_json.get("phases", [])],
                "previous_full_smoke": "benchmarks/results/run_smoke.json (441 s wall for all five phases, under load)"}
     return Result("pipeline_overhead", rows, details)

@@ -6,6 +6,7 @@ Deliberately imports nothing heavy, so what it adds to a step is a bare interpre
 """
 
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -16,8 +17,10 @@ def main() -> int:
     component = cmd[cmd.index("--component") + 1] if "--component" in cmd else "?"
     t0 = time.perf_counter()
     code = subprocess.call(cmd)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU time: comparable on a loaded machine
     with open(log, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"component": component, "seconds": time.perf_counter() - t0, "rc": code}) + "\n")
+        fh.write(json.dumps({"component": component, "seconds": time.perf_counter() - t0, "rc": code,
+                             "cpu_seconds": usage.ru_utime + usage.ru_stime}) + "\n")
     return code
 
 
