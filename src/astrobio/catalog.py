@@ -136,7 +136,7 @@ COMPONENTS: tuple[Component, ...] = (
               (("ppl", "min"), ("num_acc", "max")), upstream=("fusion",),
               image="astrobio/llm", figure="astrobio.components.llm.figure:draw",
               description="small instruction LLM (SmolLM2-135M-Instruct) with LoRA, conditioned on fusion planet embeddings "
-                          "through a soft-prompt projector; judged by held-out perplexity and numeric-answer accuracy vs the base model"),
+                          "(a soft-prompt projector, or a readout prompt); judged by held-out perplexity and numeric-answer accuracy vs the base model"),
 )
 """Rows in phase order, phase 1 as the runs and manifests have always listed it; also the order of
 the `components:` config sections (hence of every written config.yaml)."""
