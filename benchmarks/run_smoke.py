@@ -26,6 +26,24 @@ QUICK = ("--phases", "1", *(arg for name in ("graph_vae", "datacube", "spectra",
                              for arg in ("--set", f"components.{name}.trainer.max_steps=2")))
 
 
+LLM_GAIN = 0.15  # issue #16: numeric-answer accuracy at least this far above the base model's
+
+
+def llm_row(run: dict[str, Any]) -> Row | None:
+    """The llm's held-out numeric-answer accuracy over the base model's, as `make run` trained it
+    (None when the run has no llm metrics, e.g. --quick)."""
+    for phase in run["phases"]:
+        m = ((phase.get("components") or {}).get("llm") or {}).get("metrics") or {}
+        if "test_num_acc" in m and "baseline_base_test_num_acc" in m:
+            gain = m["test_num_acc"] - m["baseline_base_test_num_acc"]
+            note = (f"tuned {m['test_num_acc']:.3f}, base {m['baseline_base_test_num_acc']:.3f} on "
+                    f"{m.get('test_num_questions', 0):.0f} test questions"
+                    + (f"; the readout alone {m['test_readout_num_acc']:.3f}" if "test_readout_num_acc" in m else ""))
+            return Row("llm: test numeric-answer accuracy over the base model", round(gain, 4), None, "",
+                       goal=f">= {LLM_GAIN}", met=gain >= LLM_GAIN, note=note)
+    return None
+
+
 def result(run: dict[str, Any], wall: float, command: str, quick: bool) -> dict[str, Any]:
     """The results document from a finished run's run.json (pure)."""
     done = run["error"] is None and all(p["status"] == "complete" for p in run["phases"])
@@ -35,7 +53,7 @@ def result(run: dict[str, Any], wall: float, command: str, quick: bool) -> dict[
               note=", ".join(f"{p['name']} {p['seconds']:.0f} s" for p in run["phases"]) + ("" if done else "; FAILED"))
     return {"benchmark": "run_smoke", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "command": command, "quick": quick, "device": "cpu", "seconds": round(wall, 1), "machine": machine(),
-            "rows": [row.__dict__],
+            "rows": [r.__dict__ for r in (row, llm_row(run)) if r is not None],
             "details": {"runner": run["runner"], "error": run["error"], "phases": run["phases"]}}
 
 

@@ -50,10 +50,12 @@ def test_each_spec_agrees_with_its_row(name: str) -> None:
 
 
 @pytest.mark.parametrize("change", [{"phase": "integrate"}, {"image": "astrobio/other"}, {"description": "something else"},
-                                    {"supports_ddp": True}])
+                                    {"supports_ddp": True}, {"figure": "astrobio.components.datacube.figure:draw"},
+                                    {"figure": None}])
 def test_get_spec_refuses_a_spec_that_disagrees_with_its_row(monkeypatch: pytest.MonkeyPatch, change: dict[str, str]) -> None:
-    """The SPEC loaded by module name is checked against the row, image and description included
-    (`astrobio components` prints them from the row without loading SPEC)."""
+    """The SPEC loaded by module name is checked against the row, image, description and figure
+    included (`astrobio components` prints them, and a pipeline step draws the figure, from the row
+    without loading SPEC)."""
     import astrobio.catalog as catalog
 
     row = component("causal")

@@ -70,6 +70,9 @@ class Component:
     - `supports_ddp`: whether its training runs as several ranks; the job renderers size the job
       from it without loading SPEC (False: causal's NOTEARS, galactic's clients simulated in one
       process, whose averaging is its on_step_end hook).
+    - `figure`: "module:function" of its run-report figure (SPEC.figure, which must need no model),
+      so a pipeline step draws it without loading SPEC: SPEC imports the model library (diffusers,
+      torch_geometric, peft), which cost a reused step more CPU than the figure (#19 item 5).
     """
 
     name: str
@@ -82,6 +85,7 @@ class Component:
     image: str = field(kw_only=True)
     description: str = field(kw_only=True)
     supports_ddp: bool = field(default=True, kw_only=True)
+    figure: str | None = field(default=None, kw_only=True)
 
 
 PHASES: tuple[Phase, ...] = (
@@ -100,39 +104,39 @@ _PRETRAINED = ("graph_vae", "datacube", "spectra", "causal")
 COMPONENTS: tuple[Component, ...] = (
     Component("graph_vae", GraphVAEConfig, "astrobio.components.graph_vae.task", "pretrain",
               (("auc", "max"), ("ap", "max")), metrics=graph_vae_metrics,
-              image="astrobio/graph-vae",
+              image="astrobio/graph-vae", figure="astrobio.components.graph_vae.figure:draw",
               description="variational graph auto-encoder over cobra metabolic networks; held-out link "
                           "prediction AUC/AP vs common neighbours, Adamic-Adar and L3"),
     Component("datacube", DatacubeConfig, "astrobio.components.datacube.task", "pretrain", (("rmse", "min"),),
-              image="astrobio/datacube",
+              image="astrobio/datacube", figure="astrobio.components.datacube.figure:draw",
               description="CNN-ViT hybrid surrogate of clero's exoplanet climate fields (planet parameters -> "
                           "32x64 maps); held-out RMSE vs nearest-neighbour and linear baselines"),
     Component("spectra", SpectraConfig, "astrobio.components.spectra.task", "pretrain", (("rmse", "min"),),
-              image="astrobio/spectra",
+              image="astrobio/spectra", figure="astrobio.components.spectra.figure:draw",
               description="conditional diffusion (diffusers UNet1D, DDPM training, DDIM sampling) over lazuli-exo "
                           "transmission spectra given (T, [M/H], C/O); judged against k-NN interpolation of the training set"),
     Component("causal", CausalConfig, "astrobio.components.causal.task", "pretrain",
               (("shd", "min"), ("cf_rmse", "min"), ("nll", "min")), metrics=causal_metrics, supports_ddp=False,
-              image="astrobio/causal",
+              image="astrobio/causal", figure="astrobio.components.causal.figure:draw",
               description="NOTEARS causal world model (linear or MLP SEM) with physics priors and counterfactuals; "
                           "judged by SHD/precision/recall vs PC and the empty graph, and counterfactual RMSE on a planetary SCM"),
     Component("fusion", FusionConfig, "astrobio.components.fusion.task", "integrate",
               (("accuracy", "max"),), upstream=_PRETRAINED, metrics=fusion_metrics,
-              image="astrobio/fusion",
+              image="astrobio/fusion", figure="astrobio.components.fusion.figure:draw",
               description="late fusion of climate (clero), transmission spectrum (lazuli-exo), planetary-SCM and metabolic-"
                           "network modalities into one planet embedding; four-class habitability / CH4-detectability "
                           "accuracy vs the best single modality and the majority class"),
     Component("galactic", GalacticConfig, "astrobio.components.galactic.task", "galactic",
               (("accuracy", "max"),), upstream=("fusion",), supports_ddp=False,
-              image="astrobio/galactic",
+              image="astrobio/galactic", figure="astrobio.components.galactic.figure:draw",
               description="federated training (FedAvg / FedProx, simulated observatories in one process) of the fusion "
                           "model over non-IID observatory shards; accuracy vs local-only and centralised training, "
                           "bytes communicated per round"),
     Component("llm", LLMConfig, "astrobio.components.llm.task", "llm_guided",
               (("ppl", "min"), ("num_acc", "max")), upstream=("fusion",),
-              image="astrobio/llm",
+              image="astrobio/llm", figure="astrobio.components.llm.figure:draw",
               description="small instruction LLM (SmolLM2-135M-Instruct) with LoRA, conditioned on fusion planet embeddings "
-                          "through a soft-prompt projector; judged by held-out perplexity and numeric-answer accuracy vs the base model"),
+                          "(a soft-prompt projector, or a readout prompt); judged by held-out perplexity and numeric-answer accuracy vs the base model"),
 )
 """Rows in phase order, phase 1 as the runs and manifests have always listed it; also the order of
 the `components:` config sections (hence of every written config.yaml)."""
@@ -162,12 +166,24 @@ def get_spec(name: str) -> ComponentSpec:
     spec = importlib.import_module(row.spec_module).SPEC
     if getattr(spec, "name", None) != name:
         raise RuntimeError(f"{row.spec_module}.SPEC is not the ComponentSpec of '{name}'")
-    own = (spec.phase, tuple(spec.upstream), spec.config_cls, spec.image, spec.description, spec.supports_ddp)
-    facts = (row.phase, row.upstream, row.config_cls, row.image, row.description, row.supports_ddp)
+    own = (spec.phase, tuple(spec.upstream), spec.config_cls, spec.image, spec.description, spec.supports_ddp,
+           spec.figure)
+    facts = (row.phase, row.upstream, row.config_cls, row.image, row.description, row.supports_ddp,
+             get_figure(name))
     if own != facts:
-        raise RuntimeError(f"{row.spec_module}.SPEC (phase, upstream, config_cls, image, description, supports_ddp) "
-                           f"= {own} disagrees with the catalog row {facts}")
+        raise RuntimeError(f"{row.spec_module}.SPEC (phase, upstream, config_cls, image, description, supports_ddp, "
+                           f"figure) = {own} disagrees with the catalog row {facts}")
     return spec
+
+
+def get_figure(name: str) -> Callable[[Any], Any] | None:
+    """Import and return the figure hook the row of `name` names (None when it has none), without
+    loading SPEC: the figure module imports no model library."""
+    path = component(name).figure
+    if path is None:
+        return None
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def phase_of_component(name: str) -> Phase:

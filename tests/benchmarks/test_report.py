@@ -6,7 +6,8 @@ import json
 
 from benchmarks.report import READMES, load, main, render, replace_block
 from benchmarks.common import RESULTS
-from benchmarks.run_smoke import result
+from benchmarks.goals import judge
+from benchmarks.run_smoke import llm_row, result
 
 
 def test_readme_tables_match_the_results_files(capsys):
@@ -39,3 +40,17 @@ def test_run_smoke_result_records_its_command_and_fails_a_failed_run():
                  "python -m benchmarks.run_smoke", False)
     assert doc["command"] == "python -m benchmarks.run_smoke" and doc["rows"][0]["astrobio"] == 12.5
     assert doc["rows"][0]["met"] is False and "FAILED" in doc["rows"][0]["note"]
+
+
+def test_run_smoke_reports_the_llm_gain_over_its_base_and_can_say_no():
+    def run(tuned: float, base: float) -> dict:
+        metrics = {"test_num_acc": tuned, "baseline_base_test_num_acc": base, "test_num_questions": 128.0}
+        return {"wall_seconds": 1.0, "error": None, "runner": "kfp.local",
+                "phases": [{"name": "llm_guided", "status": "complete", "seconds": 1.0,
+                            "components": {"llm": {"metrics": metrics}}}]}
+    good, bad = llm_row(run(0.211, 0.047)), llm_row(run(0.172, 0.047))
+    assert good is not None and good.met is True and good.astrobio == 0.164 and "128 test questions" in good.note
+    assert bad is not None and bad.met is False
+    assert judge(good) is True and judge(bad) is False  # the goal text says the same as the verdict
+    doc = result(run(0.211, 0.047), 1.0, "python -m benchmarks.run_smoke", False)
+    assert [r["name"] for r in doc["rows"]][1] == good.name

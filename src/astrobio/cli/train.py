@@ -88,25 +88,13 @@ def publisher(store: Any, prefix: str, out: Path) -> Callable[[Path], str]:
     return publish
 
 
-def mirror_for(store: Any, prefix: str, keep_last: int) -> Any:
-    """The checkpoint mirror of a remote store; none for a local folder, decided without importing
-    the mirror module, which imports the S3 backend (minio) at its top: a local training, every
-    tuning trial among them, would pay for it at start-up (issue #19 item 4)."""
-    from astrobio.store import LocalStore
-
-    if isinstance(store, LocalStore):
-        return None
-    from astrobio.store.checkpoint_mirror import checkpoint_mirror
-
-    return checkpoint_mirror(store, prefix, keep_last)
-
-
 def train_here(cfg: Any, spec: Any, env: Any, store: Any, prefix: str, out: Path) -> Any:
     """Train in this process (one rank): snapshot the config, fetch inputs, run the loop; a failure
     leaves a report in the store, bad input leaves no half-made output folder."""
     from astrobio.config import config_hash, to_yaml
     from astrobio.errors import Preempted
     from astrobio.failure import capture_tail, save_failure
+    from astrobio.store.checkpoint_mirror import checkpoint_mirror
     from astrobio.store.user_files import localize_section
     from astrobio.trainer import StopFlag, TrainingRun, train
     from astrobio.trainer.atomic import write_text_atomic
@@ -128,7 +116,7 @@ def train_here(cfg: Any, spec: Any, env: Any, store: Any, prefix: str, out: Path
             local = localize_section(section, f"components.{component}", os.environ, out / "inputs" / "s3", to_stderr)
             job = TrainingRun(spec=spec, cfg=local, seed=cfg.run.seed, output_dir=out, run_id=run_id,
                            config_hash=config_hash(section), publish=publisher(store, prefix, out),
-                           mirror=mirror_for(store, prefix, section.trainer.checkpoint.keep_last))
+                           mirror=checkpoint_mirror(store, prefix, section.trainer.checkpoint.keep_last))
             return train(job, env, stop)
         except UsageError:
             if created:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from astrobio.catalog import PHASES
+from astrobio.catalog import PHASES, get_figure
 from astrobio.report.collect import ArtifactFiles, figure_dir, read_artifact
 from astrobio.report.figures import baseline_figure, curves_figure, dag_figure, to_svg
 from astrobio.report.page import ComponentPart, render_page
@@ -24,28 +24,9 @@ from astrobio.store.atomic import atomic_write_bytes
 REPORT_FILE = "report.html"
 
 
-def figure_hook(name: str) -> Any:
-    """The component's `figure` hook, from `components/<name>/figure.py`'s `draw` where the component
-    keeps it there (ComponentSpec's contract) without importing its SPEC: the SPEC imports the model
-    (diffusers, torch_geometric, ...), which cost a pipeline step more CPU than drawing the figure
-    (#19 item 5: 6 of 8 CPU-s of a reused spectra step). Other components: `SPEC.figure`."""
-    import importlib
-
-    from astrobio.catalog import component, get_spec
-
-    package = component(name).spec_module.rsplit(".", 1)[0]
-    try:
-        module = importlib.import_module(f"{package}.figure")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{package}.figure":
-            raise
-        return getattr(get_spec(name), "figure", None)
-    return getattr(module, "draw", None) or getattr(get_spec(name), "figure", None)
-
-
 def component_figure(name: str, folder: Path) -> Any:
     """The component's own figure through its optional `figure` hook (None when it has none)."""
-    hook = figure_hook(name)
+    hook = get_figure(name)
     return hook(folder) if hook is not None else None
 
 

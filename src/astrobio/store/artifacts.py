@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from astrobio.errors import RuntimeFailure, UsageError
+from astrobio.hashing import hash_file
 from astrobio.store.base import ArtifactStore, KeyNotFound
 from astrobio.store.keys import join_key, validate_key, validate_prefix
 
@@ -26,33 +26,9 @@ COMPLETE = "COMPLETE"
 MANIFEST_VERSION = 1
 METRICS_FILE = "metrics.json"
 RESERVED = frozenset({MANIFEST, COMPLETE})
-H = TypeVar("H", bound="Hasher")
-
 
 PARALLEL_UPLOADS = 4
 """Files of one artifact uploaded at once (each large one is also multipart, in parallel, by the client)."""
-
-
-class Hasher(Protocol):
-    def update(self, data: Any, /) -> None: ...
-
-
-def hash_file(path: Path, digest: H) -> H:
-    """Feed a file to `digest` (hashlib's or xxhash's), from its memory map: no copy out of the page
-    cache (hashlib also releases the GIL on it, so files hash in parallel threads). A file system
-    that cannot map files is read in chunks instead."""
-    with open(path, "rb") as handle:
-        if not os.fstat(handle.fileno()).st_size:
-            return digest
-        try:
-            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
-            while chunk := handle.read(1 << 22):
-                digest.update(chunk)
-            return digest
-        with view:
-            digest.update(view)
-    return digest
 
 
 def sha256_file(path: Path) -> str:

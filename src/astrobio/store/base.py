@@ -7,6 +7,7 @@ so no backend can forget a check. Keys are relative to the store root (see `keys
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 from pathlib import Path
 
 from astrobio.errors import RuntimeFailure, UsageError
@@ -27,6 +28,10 @@ def require_source_file(path: Path) -> Path:
 
 class ArtifactStore(abc.ABC):
     """A flat namespace of keys ('/'-separated relative paths) holding bytes."""
+
+    off_machine: ClassVar[bool] = False
+    """Whether the store outlives this machine's disk (an object store does, a local folder does
+    not): only then is mirroring checkpoints into it worth an upload (`checkpoint_mirror`)."""
 
     @property
     @abc.abstractmethod

@@ -21,7 +21,6 @@ from astrobio.errors import RuntimeFailure, TransientFailure
 from astrobio.store.artifacts import COMPLETE, fetch_dir, publish_dir
 from astrobio.store.base import ArtifactStore
 from astrobio.store.keys import join_key, validate_prefix
-from astrobio.store.s3 import S3Store
 
 STEP_PREFIX = "step-"
 FOLDER = "checkpoints"
@@ -128,6 +127,8 @@ class CheckpointMirror:
 
 
 def checkpoint_mirror(store: ArtifactStore, artifact_prefix: str, keep_last: int) -> CheckpointMirror | None:
-    """The mirror of a run's checkpoints under `<artifact_prefix>/checkpoints`, for an s3:// store
-    only: a local store lives on the same disk as the checkpoints and would add nothing."""
-    return CheckpointMirror(store, join_key(artifact_prefix, FOLDER), keep_last) if isinstance(store, S3Store) else None
+    """The mirror of a run's checkpoints under `<artifact_prefix>/checkpoints`, for a store that
+    outlives this machine's disk only (`ArtifactStore.off_machine`, an s3:// store): a local store
+    lives on the same disk as the checkpoints and would add nothing. Decided from the class
+    attribute, not `isinstance(store, S3Store)`, so a local training never imports minio."""
+    return CheckpointMirror(store, join_key(artifact_prefix, FOLDER), keep_last) if store.off_machine else None

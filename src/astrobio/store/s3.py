@@ -35,6 +35,8 @@ CHUNK_SIZE = 1 << 20
 class S3Store(ArtifactStore):
     """Keys live under `prefix` in `bucket`; `endpoint` is only used in messages (the client holds the connection)."""
 
+    off_machine = True
+
     def __init__(
         self,
         bucket: str,

@@ -37,7 +37,7 @@ import xxhash
 from safetensors.torch import load_file, save_file
 
 from astrobio.errors import UsageError
-from astrobio.store.artifacts import hash_file
+from astrobio.hashing import hash_file
 from astrobio.trainer.atomic import fsync_dir, write_atomic
 
 PREFIX = "step-"

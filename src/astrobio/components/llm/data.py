@@ -139,7 +139,8 @@ class LLMData:
         return [(list(p), list(a)) for p, a in zip(prompts, answers)]
 
     def collate(self, split: str, indices: list[int]) -> dict[str, torch.Tensor]:
-        """Right-padded batch: ids, mask, labels (answer tokens only) and the planets' embeddings."""
+        """Right-padded batch: ids, mask, labels (answer tokens only), the planets' embeddings and the
+        parameter each text asks about (-1: a description)."""
         rows = [self.encoded[split][i] for i in indices]
         width = max(len(p) + len(a) for p, a in rows)
         ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
@@ -149,8 +150,10 @@ class LLMData:
             ids[r, :len(p) + len(a)] = torch.tensor(p + a)
             labels[r, len(p):len(p) + len(a)] = torch.tensor(a)
             mask[r, :len(p) + len(a)] = 1
-        planets = [self.examples[split][i].planet for i in indices]
-        return {"input_ids": ids, "attention_mask": mask, "labels": labels, "embedding": self.embeddings[planets]}
+        examples = [self.examples[split][i] for i in indices]
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels,
+                "embedding": self.embeddings[[ex.planet for ex in examples]],
+                "param": torch.tensor([ex.param for ex in examples], dtype=torch.long)}
 
     def batches(self, epoch: int):
         """This rank's training batches of `epoch`; every rank gets the same count (DDP lock-step)."""

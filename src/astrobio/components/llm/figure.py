@@ -28,8 +28,9 @@ def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     emb = data.embeddings[[ex.planet for ex in examples]].to(device)
     max_new = data.cfg.eval.max_new_tokens
     net.eval()
+    param = torch.tensor([ex.param for ex in examples], dtype=torch.long)
     with torch.no_grad():
-        tuned = net.greedy(prompts, emb, net.condition, max_new, grammar)
+        tuned = net.greedy(prompts, emb, net.condition, max_new, grammar, param)
         with net.base_only():
             base = net.greedy(prompts, emb, False, max_new, grammar)
     decode = lambda ids: data.tokenizer.decode(ids, skip_special_tokens=True).strip()  # noqa: E731

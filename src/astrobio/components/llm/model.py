@@ -1,4 +1,5 @@
-"""The llm model: a frozen base LM with LoRA adapters, conditioned on a planet through soft tokens.
+"""The llm model: a frozen base LM with LoRA adapters, conditioned on a planet through soft tokens
+(or, with `model.prompt: readout`, through the readout's estimate of the asked value: readout.py).
 
 A projector (MLP) maps a fusion planet embedding to `n_soft_tokens` vectors in the LM's input
 embedding space; they are prepended to the token embeddings of the text. Only the adapters and the
@@ -28,6 +29,7 @@ from astrobio.components.llm.base import check_qlora, load_base
 from astrobio.components.llm.config import LLMConfig
 from astrobio.components.llm.data import IGNORE, LLMData
 from astrobio.components.llm.decode import NumberGrammar
+from astrobio.components.llm.readout import ReadoutPrompt, readout_prompt
 from astrobio.errors import UsageError
 
 INIT_TEXT = "Planet data:"  # soft tokens start as these tokens' embeddings (prompt-tuning's vocabulary init)
@@ -57,7 +59,7 @@ class Projector(nn.Module):
 class SoftPromptLM(nn.Module):
     """peft-wrapped base LM + projector; see the module docstring for what is saved."""
 
-    def __init__(self, lm: nn.Module, projector: Projector, pad_id: int, stop_ids: tuple[int, ...],
+    def __init__(self, lm: nn.Module, projector: Projector | ReadoutPrompt, pad_id: int, stop_ids: tuple[int, ...],
                  condition: bool = True) -> None:
         super().__init__()
         self.lm = lm
@@ -106,12 +108,19 @@ class SoftPromptLM(nn.Module):
             yield
 
     def embed(self, input_ids: torch.Tensor, mask: torch.Tensor, embedding: torch.Tensor,
-              conditioned: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token embeddings, with the planet's soft prompt in front when conditioned."""
-        tokens = self.hf.get_input_embeddings()(input_ids)
+              conditioned: bool, param: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token embeddings, with the planet's prompt in front when conditioned: the soft prompt, or
+        the readout's estimate of the asked parameter `param` [B] in number tokens (`readout.py`)."""
+        table = self.hf.get_input_embeddings()
+        tokens = table(input_ids)
         if not conditioned:
             return tokens, mask
-        soft = self.projector(embedding).to(tokens.dtype)
+        if isinstance(self.projector, ReadoutPrompt):
+            if param is None:
+                raise ValueError("the readout prompt needs the parameter each question asks about")
+            soft = table(self.projector(embedding, param))
+        else:
+            soft = self.projector(embedding).to(tokens.dtype)
         return torch.cat([soft, tokens], dim=1), torch.cat([mask.new_ones(soft.shape[:2]), mask], dim=1)
 
     def answer_nll(self, batch: dict[str, torch.Tensor], conditioned: bool = True) -> torch.Tensor:
@@ -121,7 +130,7 @@ class SoftPromptLM(nn.Module):
         positions would be masked out of the loss anyway, and the head is a large share of the cost.
         """
         ids, labels = batch["input_ids"], batch["labels"]
-        embeds, mask = self.embed(ids, batch["attention_mask"], batch["embedding"], conditioned)
+        embeds, mask = self.embed(ids, batch["attention_mask"], batch["embedding"], conditioned, batch.get("param"))
         hidden = self.hf.base_model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
         hidden = hidden[:, embeds.shape[1] - ids.shape[1]:]       # drop the soft positions
         target = labels[:, 1:]
@@ -134,9 +143,10 @@ class SoftPromptLM(nn.Module):
 
     @torch.no_grad()
     def greedy(self, prompts: list[list[int]], embedding: torch.Tensor, conditioned: bool, max_new: int,
-               grammar: NumberGrammar | None = None) -> list[list[int]]:
+               grammar: NumberGrammar | None = None, param: torch.Tensor | None = None) -> list[list[int]]:
         """Greedy continuation of left-padded prompts with a KV cache; stops at end-of-turn tokens.
-        With `grammar`, each step's argmax is taken over the tokens the answer format allows."""
+        With `grammar`, each step's argmax is taken over the tokens the answer format allows.
+        `param`: the parameter each prompt asks about (the readout prompt needs it)."""
         device = embedding.device
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long, device=device)
@@ -144,7 +154,7 @@ class SoftPromptLM(nn.Module):
         for r, p in enumerate(prompts):
             ids[r, width - len(p):] = torch.tensor(p, device=device)
             mask[r, width - len(p):] = 1
-        embeds, mask = self.embed(ids, mask, embedding, conditioned)
+        embeds, mask = self.embed(ids, mask, embedding, conditioned, param)
         pos = (mask.cumsum(1) - 1).clamp_min(0)
         logits, out = self._last_logits(inputs_embeds=embeds, attention_mask=mask, position_ids=pos)
         result: list[list[int]] = [[] for _ in prompts]
@@ -195,6 +205,9 @@ def build_model(cfg: LLMConfig, data: LLMData) -> SoftPromptLM:
             lm = get_peft_model(base, lcfg)
     except ValueError as exc:
         raise UsageError(f"components.llm.lora.target_modules: {str(exc).splitlines()[0][:200]}") from None
+    if cfg.model.prompt == "readout":
+        readout, _chosen, _val_acc = readout_prompt(data, cfg.eval.num_tolerance)
+        return SoftPromptLM(lm, readout, data.pad_id, data.stop_ids, cfg.model.condition)
     seed_ids = data.tokenizer(INIT_TEXT, add_special_tokens=False)["input_ids"] or [data.pad_id]
     n = cfg.model.n_soft_tokens
     init = table[torch.tensor([seed_ids[i % len(seed_ids)] for i in range(n)])].float().cpu()

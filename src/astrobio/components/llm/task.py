@@ -8,6 +8,8 @@
                                      format (decode.py), is within `eval.num_tolerance` (relative) of the
                                      true value
     baseline_base_<split>_num_acc    the same questions answered by the base model
+    <split>_readout_num_acc          (prompt: readout) the readout's own estimates scored alike: what
+                                     copying the prompt would give
     <split>_num_questions            how many numeric questions both were scored on
     <split>_trainable_pct            % of all parameters that train (LoRA + projector)
 
@@ -30,7 +32,8 @@ from astrobio.components.llm.config import LLMConfig
 from astrobio.components.llm.data import LLMData, build_data
 from astrobio.components.llm.decode import number_grammar
 from astrobio.components.llm.model import SoftPromptLM, build_model
-from astrobio.components.llm.text import is_close, parse_number
+from astrobio.components.llm.readout import FRAME, ReadoutPrompt
+from astrobio.components.llm.text import answer_number, is_close, parse_number
 from astrobio.components.llm import figure
 from astrobio.catalog import component
 from astrobio.spec import ComponentSpec
@@ -72,11 +75,25 @@ def numeric_accuracy(net: SoftPromptLM, data: LLMData, split: str, conditioned: 
     for chunk in _chunks(indices, ecfg.batch_size):
         examples = [data.examples[split][i] for i in chunk]
         emb = data.embeddings[[ex.planet for ex in examples]].to(device)
-        outs = net.greedy([data.encoded[split][i][0] for i in chunk], emb, conditioned, ecfg.max_new_tokens, grammar)
+        param = torch.tensor([ex.param for ex in examples], dtype=torch.long)
+        outs = net.greedy([data.encoded[split][i][0] for i in chunk], emb, conditioned, ecfg.max_new_tokens, grammar, param)
         for ex, out in zip(examples, outs):
             text = data.tokenizer.decode(out, skip_special_tokens=True)
             correct += is_close(parse_number(text), float(ex.value), ecfg.num_tolerance)  # type: ignore[arg-type]
     return correct / len(indices) if indices else float("nan")
+
+
+def readout_accuracy(readout: ReadoutPrompt, data: LLMData, split: str) -> float:
+    """What copying the readout's estimate would score on the same numeric questions: the LM's
+    accuracy above it is what the LM adds to the readout (see readout.py)."""
+    examples = [data.examples[split][i] for i in data.eval_indices(split, numeric=True)]
+    if not examples:
+        return float("nan")
+    emb = data.embeddings[[ex.planet for ex in examples]].to(readout.mean.device)
+    values = readout.estimates(emb, torch.tensor([ex.param for ex in examples], dtype=torch.long))
+    hits = [is_close(float(answer_number(v)), float(ex.value), data.cfg.eval.num_tolerance)  # type: ignore[arg-type]
+            for v, ex in zip(values, examples) if v is not None]
+    return sum(hits) / len(examples)
 
 
 def _scores(net: SoftPromptLM, data: LLMData, split: str, conditioned: bool) -> dict[str, float]:
@@ -117,6 +134,8 @@ def evaluate(model: nn.Module, data: LLMData, split: str) -> dict[str, float]:
     finally:
         net.train(was_training)
     metrics.update({f"baseline_base_{split}_{k}": v for k, v in data.memo[key].items()})
+    if isinstance(net.projector, ReadoutPrompt) and data.cfg.eval.num_prompts:
+        metrics[f"{split}_readout_num_acc"] = readout_accuracy(net.projector, data, split)
     if data.cfg.eval.num_prompts:
         metrics[f"{split}_num_questions"] = float(len(data.eval_indices(split, numeric=True)))
     trainable, total = net.parameter_counts()
@@ -132,11 +151,14 @@ def export_artifact(model: nn.Module, data: LLMData, folder: Path) -> None:
         warnings.filterwarnings("ignore", message="Could not find a config file")
         net.lm.save_pretrained(str(folder / "adapter"))
     cfg = data.cfg
-    info = {"base_model": data.ref.label(), "gguf_file": data.ref.gguf_file, "n_soft_tokens": cfg.model.n_soft_tokens,
+    info = {"base_model": data.ref.label(), "gguf_file": data.ref.gguf_file, "prompt": cfg.model.prompt,
+            "n_soft_tokens": cfg.model.n_soft_tokens,
             "latent_dim": int(data.embeddings.shape[1]), "param_names": data.table.names,
             "prompt_format": "chat" if data.chat_format else "plain",
             "system_prompt": cfg.data.system_prompt,
-            "weights": "model.safetensors: projector.* (with the embedding mean/std it standardises with) and "
+            "readout_frame": list(FRAME) if cfg.model.prompt == "readout" else None,
+            "weights": "model.safetensors: projector.* (with the embedding mean/std it standardises with; for "
+                       "prompt 'readout' the ridge weights [D+1, P] of log(param), see readout.py) and "
                        "the lm.*lora_* adapter tensors; the frozen base is not included"}
     write_text_atomic(folder / "llm_conditioning.json", json.dumps(info, indent=2))
 

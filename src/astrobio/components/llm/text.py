@@ -65,6 +65,7 @@ class Example:
     question: str
     answer: str
     value: float | None
+    param: int = -1  # the parameter column a numeric question asks about; -1 for a description
 
 
 def describe_parameter(name: str) -> tuple[str, str]:
@@ -130,9 +131,10 @@ def planet_examples(planet: int, params: np.ndarray, names: list[str], seed: int
     says which parameters get a question (default: those positive here; see `ratio_scale`)."""
     rng = np.random.default_rng([seed, planet])
     asked = numeric if numeric is not None else params > 0
-    facts = [(describe_parameter(n), float(v), bool(a)) for n, v, a in zip(names, params, asked) if math.isfinite(float(v))]
-    out = [Example(planet, question(label, unit), answer_number(value), value)
-           for (label, unit), value, a in facts if a]
+    facts = [(describe_parameter(n), float(v), bool(a), j) for j, (n, v, a) in enumerate(zip(names, params, asked))
+             if math.isfinite(float(v))]
+    out = [Example(planet, question(label, unit), answer_number(value), value, j)
+           for (label, unit), value, a, j in facts if a]
     if describe and facts:
         picked = sorted(rng.choice(len(facts), size=min(describe_max_facts, len(facts)), replace=False))
         parts = [f"{facts[i][0][0]} about {_quantity(facts[i][1], facts[i][0][1])}" for i in picked]
