@@ -31,7 +31,7 @@ from astrobio.report.build import REPORT_FILE, write_report
 from astrobio.report.summary import summary_rows
 from astrobio.store import artifact_prefix, is_complete, open_store
 from astrobio.store.artifacts import read_metrics
-from astrobio.trainer.atomic import write_text_atomic
+from astrobio.store.atomic import atomic_write_bytes
 
 RUN_FILE = "run.json"
 
@@ -93,7 +93,7 @@ def write_run_json(paths: list[Path], cfg: AstrobioConfig, phases: list[PhaseSum
             "phases": [p.__dict__ for p in phases], **(extra or {})}
     data["summary"] = [row.to_dict() for row in summary_rows(data["phases"])]
     for path in paths:
-        write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+        atomic_write_bytes(path, (json.dumps(data, indent=2, default=str) + "\n").encode("utf-8"))
     return data
 
 

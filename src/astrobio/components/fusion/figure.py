@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from astrobio.report.arrays import load_arrays, save_arrays
+
+if TYPE_CHECKING:  # draw() runs in a report or KFP step process, which must not pay for torch
+    import torch
 
 
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from astrobio.report.arrays import load_arrays, roc_points, save_arrays, subsample
+
+if TYPE_CHECKING:  # draw() runs in a report or KFP step process, which must not pay for torch
+    import torch
 
 MAX_PAIRS = 2000
 
 
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     """Scores of (at most MAX_PAIRS each) held-out test positives and negatives, model and baselines."""
+    import torch
+
     from astrobio.components.graph_vae.baselines import baseline_scores
     from astrobio.components.graph_vae.baselines import baseline_names
 

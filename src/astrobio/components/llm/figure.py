@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from astrobio.components.llm.decode import number_grammar
 from astrobio.report.arrays import load_arrays, save_arrays
+
+if TYPE_CHECKING:  # draw() runs in a report or KFP step process, which must not pay for torch
+    import torch
 
 QUESTIONS = 4
 
@@ -18,6 +19,9 @@ QUESTIONS = 4
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     """Greedy answers of the tuned model (adapter + soft prompt) and the base model to QUESTIONS test
     questions; numeric ones decoded held to the number format, as they are scored."""
+    import torch
+    from astrobio.components.llm.decode import number_grammar
+
     net = getattr(model, "module", model)
     device = net.projector.mean.device
     numeric = data.eval_indices("test", numeric=True)

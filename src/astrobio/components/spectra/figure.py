@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from astrobio.report.arrays import load_arrays, save_arrays
+
+if TYPE_CHECKING:  # draw() runs in a report or KFP step process, which must not pay for torch
+    import torch
 
 POINTS = 4
 
 
 def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     """For the first POINTS test planets (normalised units): truth, K samples, k-NN interpolation."""
+    import torch
+
     from astrobio.components.spectra.baseline import idw_interpolate
     from astrobio.components.spectra.model import generate_samples
 
