@@ -122,3 +122,22 @@ def test_the_process_that_runs_the_pipeline_loads_no_torch(tmp_path) -> None:
     assert "kfp" in loaded and "matplotlib" in loaded  # the probe sees the pipeline and the report
     assert not set(loaded) & {"torch", "transformers", "diffusers", "peft", "torch_geometric", "optuna"}, loaded
     assert (tmp_path / "run" / "run.json").is_file()
+
+
+def test_the_tuning_parent_loads_no_torch(tmp_path) -> None:
+    """`astrobio tune` runs each trial as its own `astrobio train` process; the parent only asks
+    Optuna, reads the trials' metric lines and draws the study. It imported torch through
+    `astrobio.tune.metrics` -> `astrobio.trainer.metrics` while the trainer package's `__init__`
+    imported the loop (review 2026-12-03): ~2 s of every study's start-up for nothing."""
+    import yaml
+
+    from tests.tune.conftest import tune_tree
+
+    tree = tune_tree(**{"tune.budget.trials": 1, "trainer.max_steps": 6, "trainer.eval_every": 3,
+                        "store.uri": str(tmp_path / "store"), "run.output_root": str(tmp_path / "out")})
+    config = tmp_path / "tune.yaml"
+    config.write_text(yaml.safe_dump(tree))
+    loaded = loaded_by("tune", "--config", str(config), "--output", str(tmp_path / "study"))
+    assert "optuna" in loaded  # the probe sees the tuner
+    assert not set(loaded) & {"torch", "transformers", "diffusers", "peft", "torch_geometric", "kfp"}, loaded
+    assert (tmp_path / "study" / "best.yaml").is_file()

@@ -20,6 +20,7 @@ def save(model: torch.nn.Module, data: Any, folder: Path) -> None:
     """Greedy answers of the tuned model (adapter + soft prompt) and the base model to QUESTIONS test
     questions; numeric ones decoded held to the number format, as they are scored."""
     import torch
+
     from astrobio.components.llm.decode import number_grammar
 
     net = getattr(model, "module", model)
