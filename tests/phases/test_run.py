@@ -69,3 +69,41 @@ def test_phase_range_parses(text, expected):
 def test_bad_phase_range_is_a_usage_error(text):
     with pytest.raises(UsageError, match="--phases"):
         parse_phase_range(text)
+
+
+def test_the_run_report_reuses_the_figures_its_steps_drew(tmp_path, monkeypatch):
+    """Each KFP step draws its component's section for its HTML output; the report at the end takes
+    those drawings (report/drawn.py) instead of drawing every figure a second time in the parent,
+    and the folder they passed through is gone afterwards (a stale one is cleared first)."""
+    from astrobio.report import build
+    from astrobio.report.drawn import DRAWN_DIR
+
+    monkeypatch.setenv(TRAIN_COMMAND_ENV, fake_train_command())
+    monkeypatch.delenv("FAKE_TRAIN_FAIL", raising=False)
+    cfg = load_config(DEFAULT_CONFIG, [f"store.uri={tmp_path / 'store'}", "run.run_id=r3"])
+    stale = tmp_path / "out" / "r3" / DRAWN_DIR
+    stale.mkdir(parents=True)
+    (stale / "left-by-another-run.json").write_text("{}")
+    drawn_here: list[str] = []
+    real = build.draw_section
+    monkeypatch.setattr(build, "draw_section", lambda name, *a: drawn_here.append(name) or real(name, *a))
+    phases, error = run_phases(cfg, tmp_path / "out", 1, dict(os.environ))
+    assert error is None and [p.status for p in phases] == ["complete"]
+    assert drawn_here == [], "the parent drew figures the steps had drawn"
+    assert not stale.exists()
+    page = (tmp_path / "out" / "r3" / "report.html").read_text()
+    assert all(f"id='c-{name}'" in page for name in ("graph_vae", "datacube", "spectra", "causal"))
+    assert page.count("<svg") >= 2  # the phase graph and a drawn section (the stub trains little); the next test compares bytes
+
+
+def test_the_report_without_kept_drawings_is_the_same_page(tmp_path, monkeypatch):
+    """`astrobio report` on the finished run draws everything itself and writes the same figures."""
+    from astrobio.report.build import render_report
+
+    monkeypatch.setenv(TRAIN_COMMAND_ENV, fake_train_command())
+    monkeypatch.delenv("FAKE_TRAIN_FAIL", raising=False)
+    cfg = load_config(DEFAULT_CONFIG, [f"store.uri={tmp_path / 'store'}", "run.run_id=r4"])
+    run_phases(cfg, tmp_path / "out", 1, dict(os.environ))
+    run_dir = tmp_path / "out" / "r4"
+    assert render_report(json.loads((run_dir / "run.json").read_text()), dict(os.environ), run_dir) == \
+        (run_dir / "report.html").read_text()

@@ -44,4 +44,11 @@ submit_app.command("pipeline")(submit.submit_pipeline_cmd)
 
 
 def main() -> None:
-    app()
+    """The console script: run the command, then leave without interpreter teardown (`process_exit`)."""
+    from astrobio.cli.process_exit import exit_process
+
+    try:
+        app()
+    except SystemExit as done:
+        exit_process(done.code)
+    exit_process(0)

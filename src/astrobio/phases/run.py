@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,13 +30,16 @@ from astrobio.phases.interrupt import Terminated, forward_sigterm
 from astrobio.phases.watch import RunWatcher
 from astrobio.pipeline.kfp_components import kfp_component_name
 from astrobio.pipeline.step_logs import log_path, tail
-from astrobio.report.build import REPORT_FILE, write_report
+from astrobio.report import REPORT_FILE
+from astrobio.report.drawn import DRAWN_DIR
 from astrobio.report.summary import summary_rows
 from astrobio.store import artifact_prefix, is_complete, open_store
 from astrobio.store.artifacts import read_metrics
 from astrobio.store.atomic import atomic_write_bytes
 
 RUN_FILE = "run.json"
+REPORT_MODULES = ("astrobio.report.build",)
+"""What the report at the end imports (matplotlib: 0.55 s), imported while the steps run."""
 
 
 def parse_phase_range(text: str) -> tuple[int, int]:
@@ -146,20 +152,44 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
     started = time.monotonic()
     error: str | None = None
     terminated: Terminated | None = None
+    with kept_drawings(run_dir) as kept:
+        try:
+            with forward_sigterm(), watcher:
+                run_pipeline_locally(cfg, output, last, log_dir, watcher.event, meanwhile=REPORT_MODULES)
+        except Terminated as exc:
+            error, terminated = str(exc), exc
+        except AstrobioError as exc:
+            error = str(exc)
+        phases, data = record_run(cfg, output, run_dir, log_dir, env, last, watcher, time.monotonic() - started, error)
+        if terminated is not None:
+            raise terminated  # exit 143 once run.json says where the run stopped (no report: the grace period is short)
+        from astrobio.report.build import write_report  # imported while the first step ran (REPORT_MODULES)
+
+        write_report(data, run_dir / REPORT_FILE, env, workdirs=run_dir, kept=kept)
+    return phases, error
+
+
+@contextmanager
+def kept_drawings(run_dir: Path) -> Iterator[Path]:
+    """The folder where this run's steps leave their drawn figures for its report (report/drawn.py):
+    made empty for this run, so nothing drawn by another run or another astrobio version is shown,
+    and removed afterwards (a later `astrobio report` draws from the artifacts)."""
+    folder = run_dir / DRAWN_DIR
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
     try:
-        with forward_sigterm(), watcher:
-            run_pipeline_locally(cfg, output, last, log_dir, watcher.event)
-    except Terminated as exc:
-        error, terminated = str(exc), exc
-    except AstrobioError as exc:
-        error = str(exc)
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def record_run(cfg: AstrobioConfig, output: Path, run_dir: Path, log_dir: Path, env: dict[str, str], last: int,
+               watcher: RunWatcher, seconds: float, error: str | None) -> tuple[list[PhaseSummary], dict[str, Any]]:
+    """Write run.json (in the run folder, and a copy naming the latest run in `output`) from the store."""
     task_seconds = watcher.seconds()
     phases = summarise(cfg, env, last, task_seconds)
     extra = {"run_dir": str(run_dir), "logs": str(log_dir), "report": str(run_dir / REPORT_FILE),
              "failed_step": failed_step(watcher, log_dir) if error else None}
-    data = write_run_json([output / RUN_FILE, run_dir / RUN_FILE], cfg, phases, time.monotonic() - started, error,
-                          "kfp.local SubprocessRunner", extra)
-    if terminated is not None:
-        raise terminated  # exit 143 once run.json says where the run stopped (no report: the grace period is short)
-    write_report(data, run_dir / REPORT_FILE, env, workdirs=run_dir)
-    return phases, error
+    return phases, write_run_json([output / RUN_FILE, run_dir / RUN_FILE], cfg, phases, seconds, error,
+                                  "kfp.local SubprocessRunner", extra)

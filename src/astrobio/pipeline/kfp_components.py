@@ -44,21 +44,24 @@ def train_step(component: str, run_id: str, config_yaml: str, store_uri: str, mo
     """
     import collections
     import os
+    from pathlib import Path
 
     from astrobio.errors import AstrobioError
     from astrobio.pipeline.launcher import report_failure_and_exit, run_train_step
-    from astrobio.pipeline.report import log_metrics, step_report_html
-    from astrobio.report.build import step_figures_html
 
     try:
-        result = run_train_step(component=component, run_id=run_id, config_yaml=config_yaml,
-                                store_uri=store_uri, mode=mode, upstream=upstream, env=os.environ)
+        result = run_train_step(component=component, run_id=run_id, config_yaml=config_yaml, store_uri=store_uri,
+                                mode=mode, upstream=upstream, env=os.environ, import_meanwhile=True)
     except AstrobioError as exc:
         report_failure_and_exit(exc)
+    from astrobio.pipeline.report import log_metrics, step_report_html  # imported while it trained
+    from astrobio.report.build import step_figures_html
+
     log_metrics(metrics, result.metrics)
     with open(report.path, "w", encoding="utf-8") as handle:
+        kept = Path(result.drawn_dir) if result.drawn_dir else None
         handle.write(step_report_html(result, step_figures_html(result.component, result.phase, result.artifact_uri,
-                                                                result.metrics, os.environ)))
+                                                                result.metrics, os.environ, kept)))
     return collections.namedtuple("Outputs", ["artifact_uri"])(result.artifact_uri)
 
 

@@ -14,16 +14,18 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.catalog import phase_of_component
+from astrobio.pipeline.meanwhile import imported_meanwhile, report_modules
 from astrobio.pipeline.steps import (
     StepResult,
     check_mode,
     check_upstream,
+    drawn_dir,
     locate_artifact,
     parse_upstream,
     step_config,
@@ -56,12 +58,15 @@ def train_command(env: Mapping[str, str]) -> list[str]:
     return words
 
 
-def run_local_train(component: str, config_path: Path, env: Mapping[str, str], log: Log = _log) -> dict[str, str]:
-    """Train in a subprocess with the step's config; its output streams into the task log."""
+def run_local_train(component: str, config_path: Path, env: Mapping[str, str], log: Log = _log,
+                    meanwhile: Sequence[str] = ()) -> dict[str, str]:
+    """Train in a subprocess with the step's config; its output streams into the task log. The
+    modules `meanwhile` are imported on a second thread while it trains (`meanwhile.py`)."""
     cmd = [*train_command(env), "--component", component, "--config", str(config_path)]
     log(f"{component}: running {shlex.join(cmd)}")
     try:
-        code = subprocess.call(cmd, env=dict(env))
+        with imported_meanwhile(meanwhile):
+            code = subprocess.call(cmd, env=dict(env))
     except OSError as exc:
         raise UsageError(f"{component}: cannot start {cmd[0]!r}: {exc.strerror or exc}") from None
     if code != 0:
@@ -80,6 +85,7 @@ def run_train_step(
     env: Mapping[str, str],
     training_client: Any = None,
     log: Log = _log,
+    import_meanwhile: bool = False,
 ) -> StepResult:
     """Train `component` for this run (or reuse its complete artifact) and return where it went.
 
@@ -87,6 +93,7 @@ def run_train_step(
     local mode runs `astrobio train` (or `$ASTROBIO_TRAIN_COMMAND`) in a subprocess. Both publish to
     the same store prefix, which this function then checks for COMPLETE and reads metrics from.
     `training_client` replaces `kubeflow.training.TrainingClient()` (tests pass a fake).
+    `import_meanwhile`: import what drawing the step's report needs while a local training runs.
     """
     check_mode(mode)
     try:
@@ -97,20 +104,24 @@ def run_train_step(
     with tempfile.TemporaryDirectory(prefix=f"astrobio-{component}-") as tmp:
         cfg, config_path = step_config(config_yaml, run_id, store_uri, Path(tmp))
         location = locate_artifact(cfg, component, env)
+        drawn = drawn_dir(cfg, mode)
         location.store.check()
         if is_complete(location.store, location.prefix):
             log(f"{component}: {location.uri} is already complete; reusing it (new run id to retrain)")
-            return StepResult(component, phase.name, location.uri, read_metrics(location.store, location.prefix, strict=True), mode, reused=True)
+            return StepResult(component, phase.name, location.uri, read_metrics(location.store, location.prefix, strict=True),
+                              mode, reused=True, drawn_dir=drawn)
         check_upstream(upstream_uris, env)
         if mode == "local":
-            details = run_local_train(component, config_path, env, log)
+            details = run_local_train(component, config_path, env, log,
+                                      report_modules(component) if import_meanwhile else ())
         else:
             from astrobio.pipeline.pytorchjob_launch import launch_pytorchjob
 
             details = launch_pytorchjob(cfg, component, env=env, training_client=training_client, log=log)
     if not is_complete(location.store, location.prefix):
         raise RuntimeFailure(f"{component}: training finished but {location.uri} has no COMPLETE marker")
-    return StepResult(component, phase.name, location.uri, read_metrics(location.store, location.prefix, strict=True), mode, details=details)
+    return StepResult(component, phase.name, location.uri, read_metrics(location.store, location.prefix, strict=True), mode,
+                      details=details, drawn_dir=drawn)
 
 
 def report_failure_and_exit(error: Exception, stream: Any = None) -> None:

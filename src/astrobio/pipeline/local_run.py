@@ -21,13 +21,14 @@ import json
 import re
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from astrobio.config import AstrobioConfig, to_yaml
 from astrobio.errors import RuntimeFailure
+from astrobio.pipeline.meanwhile import imported_meanwhile
 from astrobio.pipeline.step_logs import StepEvent, StepLogRouter
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -79,12 +80,15 @@ def _collect(run_dir: Path, started: float) -> list[LocalTask]:
 
 def run_pipeline_locally(cfg: AstrobioConfig, workdir: Path, last_phase: int | None = None,
                          log_dir: Path | None = None,
-                         on_event: Callable[[StepEvent], None] | None = None) -> LocalRunResult:
+                         on_event: Callable[[StepEvent], None] | None = None,
+                         meanwhile: Sequence[str] = ()) -> LocalRunResult:
     """Run `build_pipeline(cfg)` under kfp.local in mode `local`; KFP outputs go to `workdir/kfp-local`.
 
     Everything kfp.local and the steps print goes to one log file per step under `log_dir`
     (default `workdir/logs`), not to the terminal; `on_event` hears each step start and end.
     Raises RuntimeFailure naming the failed step and its `error:` line if any step fails.
+    The modules `meanwhile` are imported on a second thread once the steps are under way (this
+    process only waits on them then): what the caller needs afterwards, off the critical path.
     """
     from kfp import local
 
@@ -97,7 +101,7 @@ def run_pipeline_locally(cfg: AstrobioConfig, workdir: Path, last_phase: int | N
     pipeline = build_pipeline(cfg, last_phase)
     router = StepLogRouter(log_dir or Path(workdir).absolute() / "logs", on_event or (lambda event: None))
     started = time.time()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(router):  # type: ignore[type-var]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(router), imported_meanwhile(meanwhile):  # type: ignore[type-var]
         warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
         try:
             pipeline(run_id=cfg.run.effective_run_id, config_yaml=to_yaml(cfg),

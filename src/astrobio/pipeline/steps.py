@@ -34,6 +34,17 @@ class StepResult:
     mode: str
     reused: bool = False
     details: dict[str, str] = field(default_factory=dict)
+    drawn_dir: str | None = None
+    """Local mode inside `astrobio run`: the folder where the run report picks up the figures this
+    step draws (`astrobio.report.drawn`); None anywhere else."""
+
+
+def drawn_dir(cfg: AstrobioConfig, mode: str) -> str | None:
+    """The run's folder for drawn figures, when this is a local step of an `astrobio run` that made it."""
+    from astrobio.report.drawn import DRAWN_DIR
+
+    folder = Path(cfg.run.output_root) / cfg.run.effective_run_id / DRAWN_DIR
+    return str(folder) if mode == "local" and folder.is_dir() else None
 
 
 def check_mode(mode: str) -> str:

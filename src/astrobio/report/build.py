@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from astrobio.catalog import PHASES, get_figure
+from astrobio.report import REPORT_FILE
 from astrobio.report.collect import ArtifactFiles, figure_dir, read_artifact
+from astrobio.report.drawn import Drawn, drawn_key, keep_drawn, load_drawn
 from astrobio.report.figures import baseline_figure, curves_figure, dag_figure, to_svg
 from astrobio.report.page import ComponentPart, render_page
 from astrobio.report.summary import baselines_of, headline, summary_row, summary_rows
@@ -21,7 +23,7 @@ from astrobio.store import artifact_prefix, is_complete, open_store
 from astrobio.store.artifacts import read_metrics
 from astrobio.store.atomic import atomic_write_bytes
 
-REPORT_FILE = "report.html"
+__all__ = ["REPORT_FILE", "component_part", "render_report", "run_from_store", "step_figures_html", "write_report"]
 
 
 def component_figure(name: str, folder: Path) -> Any:
@@ -30,8 +32,45 @@ def component_figure(name: str, folder: Path) -> Any:
     return hook(folder) if hook is not None else None
 
 
+def draw_section(name: str, metrics: Mapping[str, Any], files: ArtifactFiles, scratch: Path) -> Drawn:
+    """A complete artifact's figures: training curves, model vs baselines, the component's own figure."""
+    drawn = Drawn()
+    head = headline(name, metrics)
+    curves = curves_figure(files.history(), head[0].replace("test_", "val_", 1) if head else None)
+    if curves is not None:
+        drawn.figures.append(("training loss and validation metric by step (metrics.jsonl)", to_svg(curves, f"{name}-curves")))
+    else:
+        drawn.notes.append("no training history (metrics.jsonl) in the artifact")
+    if head is not None and baselines_of(head[0], metrics):
+        bars = baseline_figure(head[0], float(metrics[head[0]]), baselines_of(head[0], metrics), head[1])
+        drawn.figures.append(("held-out metric: model vs baselines", to_svg(bars, f"{name}-baselines")))
+    try:
+        fig = component_figure(name, figure_dir(files, scratch))
+    except Exception as exc:  # a figure must not cost the report: say what went wrong instead
+        drawn.notes.append(f"component figure failed: {type(exc).__name__}: {exc}")
+        return drawn
+    if fig is not None:
+        drawn.figures.append((f"{name}: component figure", to_svg(fig, f"{name}-figure")))
+    else:
+        drawn.notes.append("the artifact holds no figure data")
+    return drawn
+
+
+def section_figures(name: str, metrics: Mapping[str, Any], files: ArtifactFiles, scratch: Path,
+                    kept: Path | None) -> Drawn:
+    """`draw_section`, or the same drawing a step of this run kept in the folder `kept` (see drawn.py)."""
+    if kept is None or not kept.is_dir():
+        return draw_section(name, metrics, files, scratch)
+    key = drawn_key(name, metrics, files)
+    drawn = load_drawn(kept, key)
+    if drawn is None:
+        drawn = draw_section(name, metrics, files, scratch)
+        keep_drawn(kept, key, drawn)
+    return drawn
+
+
 def component_part(name: str, phase: str, info: Mapping[str, Any], files: ArtifactFiles,
-                   scratch: Path) -> ComponentPart:
+                   scratch: Path, kept: Path | None = None) -> ComponentPart:
     """One component's section: facts, training curves, model vs baselines, its own figure."""
     metrics = info.get("metrics") or {}
     row = summary_row(phase, name, metrics, info.get("seconds"), "complete" if info.get("complete") else "incomplete")
@@ -40,29 +79,16 @@ def component_part(name: str, phase: str, info: Mapping[str, Any], files: Artifa
     if not info.get("complete"):
         part.notes.append("no complete artifact: nothing to plot")
         return part
-    head = headline(name, metrics)
-    curves = curves_figure(files.history(), head[0].replace("test_", "val_", 1) if head else None)
-    if curves is not None:
-        part.figures.append(("training loss and validation metric by step (metrics.jsonl)", to_svg(curves, f"{name}-curves")))
-    else:
-        part.notes.append("no training history (metrics.jsonl) in the artifact")
-    if head is not None and baselines_of(head[0], metrics):
-        bars = baseline_figure(head[0], float(metrics[head[0]]), baselines_of(head[0], metrics), head[1])
-        part.figures.append(("held-out metric: model vs baselines", to_svg(bars, f"{name}-baselines")))
-    try:
-        fig = component_figure(name, figure_dir(files, scratch))
-    except Exception as exc:  # a figure must not cost the report: say what went wrong instead
-        part.notes.append(f"component figure failed: {type(exc).__name__}: {exc}")
-        return part
-    if fig is not None:
-        part.figures.append((f"{name}: component figure", to_svg(fig, f"{name}-figure")))
-    else:
-        part.notes.append("the artifact holds no figure data")
+    drawn = section_figures(name, metrics, files, scratch, kept)
+    part.figures.extend(drawn.figures)
+    part.notes.extend(drawn.notes)
     return part
 
 
-def render_report(run: Mapping[str, Any], env: Mapping[str, str], workdirs: Path | None = None) -> str:
-    """The report page of a run record (`run.json`'s content)."""
+def render_report(run: Mapping[str, Any], env: Mapping[str, str], workdirs: Path | None = None,
+                  kept: Path | None = None) -> str:
+    """The report page of a run record (`run.json`'s content); `kept`: the folder where this run's
+    steps left their drawings (drawn.py), reused when their inputs are byte-identical."""
     phases = run.get("phases", [])
     needs = {p.name: p.needs for p in PHASES}
     rows = summary_rows(phases)
@@ -75,14 +101,15 @@ def render_report(run: Mapping[str, Any], env: Mapping[str, str], workdirs: Path
                     continue
                 files = (read_artifact(info["artifact"], env, workdirs / name if workdirs else None)
                          if info.get("complete") else ArtifactFiles(info["artifact"]))
-                parts.append(component_part(name, phase["name"], info, files, scratch))
+                parts.append(component_part(name, phase["name"], info, files, scratch, kept))
         dag = to_svg(dag_figure(phases, needs), "dag")
     return render_page(run, rows, dag, parts)
 
 
-def write_report(run: Mapping[str, Any], path: Path, env: Mapping[str, str], workdirs: Path | None = None) -> Path:
+def write_report(run: Mapping[str, Any], path: Path, env: Mapping[str, str], workdirs: Path | None = None,
+                 kept: Path | None = None) -> Path:
     """Render and write the report atomically; returns its path."""
-    atomic_write_bytes(path, render_report(run, env, workdirs).encode("utf-8"))
+    atomic_write_bytes(path, render_report(run, env, workdirs, kept).encode("utf-8"))
     return path
 
 
@@ -110,16 +137,17 @@ def run_from_store(store_uri: str, run_id: str, env: Mapping[str, str]) -> dict[
 
 
 def step_figures_html(component: str, phase: str, artifact_uri: str, metrics: Mapping[str, Any],
-                      env: Mapping[str, str]) -> str:
+                      env: Mapping[str, str], kept: Path | None = None) -> str:
     """The figures of one component's section, for the KFP step's HTML output artifact: the same
-    renderer as the run report, so the KFP UI shows the same curves and figures."""
+    renderer as the run report, so the KFP UI shows the same curves and figures. A local run's
+    step leaves the drawing in `kept` for the run report (drawn.py)."""
     from astrobio.errors import AstrobioError
     from astrobio.report.page import STYLE, component_section
 
     info = {"complete": True, "metrics": dict(metrics), "seconds": None}
     try:
         with tempfile.TemporaryDirectory(prefix="astrobio-step-report-") as tmp:
-            part = component_part(component, phase, info, read_artifact(artifact_uri, env), Path(tmp))
+            part = component_part(component, phase, info, read_artifact(artifact_uri, env), Path(tmp), kept)
     except AstrobioError as exc:  # the artifact is published; a report that cannot read it says why
         return f"<p>figures unavailable: {exc}</p>"
     return f"<style>{STYLE}</style>{component_section(part)}"

@@ -1,0 +1,46 @@
+"""Import what a step needs after its training while the training runs, on the core it leaves idle.
+
+A local pipeline step waits on its `astrobio train` subprocess, then draws its component's figures
+for the KFP HTML output: matplotlib, the report renderers and the component's figure module cost
+0.7 s of imports (measured 2026-12-03), paid after the training, in series with it. Smoke trainings
+run one torch thread, so a second core is idle meanwhile; importing on a thread while the main
+thread is blocked in `subprocess.call` takes that cost off the run's critical path.
+
+The thread starts only once the main thread has done its own imports and is waiting (so the two
+never import side by side and nothing competes for the GIL). A failed import is reported on stderr
+by the thread's excepthook and raised again, properly, where the step imports the module itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+
+def _import_all(modules: Sequence[str]) -> None:
+    for name in modules:
+        importlib.import_module(name)
+
+
+@contextmanager
+def imported_meanwhile(modules: Sequence[str]) -> Iterator[None]:
+    """Import `modules` on a second thread while the body runs; wait for it before leaving."""
+    if not modules:
+        yield
+        return
+    thread = threading.Thread(target=_import_all, args=(tuple(modules),), name="astrobio-step-imports", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+def report_modules(component: str) -> tuple[str, ...]:
+    """What a train step imports after its training: the step report, the renderers, the figure hook."""
+    from astrobio.catalog import component as catalog_row
+
+    figure = catalog_row(component).figure
+    return ("astrobio.pipeline.report", "astrobio.report.build", *([figure.partition(":")[0]] if figure else []))

@@ -1,0 +1,66 @@
+"""Figures a KFP step has drawn, kept for the run report so `astrobio run` does not draw them twice.
+
+Each training step of a local run draws its component's section (curves, model vs baselines, the
+component's own figure) for its KFP HTML output; the run report at the end drew the same 16 SVGs
+again: 2.7 s of the parent's 3.1 s report on the pipeline benchmark (measured 2026-12-03), all of
+it overhead on top of the trainings.
+
+A section's figures are a pure function of the component name, its held-out metrics and the
+artifact's small files (`collect.SMALL_FILES`: every figure hook reads only those), so they are
+kept under the SHA-256 of exactly those inputs (and the astrobio version): a changed artifact is
+a new key and is drawn again, never shown stale. The folder is made by `astrobio run` at its start
+and removed after its report; a step writes into it only when it exists, so a step outside such a
+run (a cluster, a pipeline run by hand) leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from astrobio import __version__
+from astrobio.report.collect import ArtifactFiles
+from astrobio.store.atomic import atomic_write_bytes
+
+DRAWN_DIR = ".drawn-figures"
+"""Under the run folder (`<output_root>/<run_id>/`): where a local run's steps leave their drawings."""
+
+
+@dataclass
+class Drawn:
+    """One component section's figures, already rendered: (caption, svg) pairs and notes."""
+
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def drawn_key(name: str, metrics: Mapping[str, Any], files: ArtifactFiles) -> str:
+    """SHA-256 of everything the section's figures are drawn from."""
+    digest = hashlib.sha256()
+    head = {"astrobio": __version__, "component": name,
+            "metrics": json.dumps(dict(metrics), sort_keys=True, default=str),
+            "files": {n: hashlib.sha256(data).hexdigest() for n, data in sorted(files.files.items())}}
+    digest.update(json.dumps(head, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def load_drawn(folder: Path, key: str) -> Drawn | None:
+    """The drawing kept under `key`, or None when there is none (or it cannot be read back whole)."""
+    path = folder / f"{key}.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Drawn([(str(c), str(s)) for c, s in data["figures"]], [str(n) for n in data["notes"]])
+    except (OSError, ValueError, KeyError, TypeError):  # a damaged entry is drawn again, not shown
+        return None
+
+
+def keep_drawn(folder: Path, key: str, drawn: Drawn) -> None:
+    """Keep a drawing under `key` (atomically: a reader sees all of it or none)."""
+    data = {"figures": [list(f) for f in drawn.figures], "notes": drawn.notes}
+    atomic_write_bytes(folder / f"{key}.json", json.dumps(data).encode("utf-8"))
