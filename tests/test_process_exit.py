@@ -52,6 +52,28 @@ def test_threads_atexit_and_buffers_are_finished_before_the_status(tmp_path, cod
         assert done.stderr.endswith("bad input\n")
 
 
+_POOL_AND_PRINTF = textwrap.dedent("""
+    import ctypes
+    from concurrent.futures import ThreadPoolExecutor
+    from astrobio.cli.process_exit import exit_process
+
+    POOL = ThreadPoolExecutor(max_workers=2)  # left open: its idle non-daemon workers stay alive
+    assert POOL.submit(sum, [1, 2]).result() == 3
+    ctypes.CDLL(None).printf(b"printed by C into a pipe")  # sits in libc's buffer, not Python's
+    exit_process(4)
+""")
+
+
+def test_an_open_thread_pool_and_c_stdio_are_finished_too() -> None:
+    """concurrent.futures stops idle workers from threading's own exit callbacks (a plain join of
+    every thread would wait forever), and libc's buffered printf output reaches the pipe."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", _POOL_AND_PRINTF], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 4, done.stderr
+    assert done.stdout == "printed by C into a pipe"
+
+
 def test_exit_status_follows_the_interpreter() -> None:
     assert [exit_status(c) for c in (None, 0, 2, 130, 256 + 2, -1)] == [0, 0, 2, 130, 2, 255]
     assert exit_status(True) == 1 and exit_status(False) == 0  # bool is an int to the interpreter too

@@ -8,9 +8,10 @@ loaded. Every tuning trial, every pipeline step's training and every command a p
 it, and none of it writes anything.
 
 `exit_process` keeps what finalisation does that matters, in the order CPython does it
-(`Py_FinalizeEx`): wait for the non-daemon threads, run the atexit handlers (multiprocessing's
-child reaping, tempfile's clean-up, logging's flush, the product's own), flush stdout and stderr;
-then `os._exit`. What it skips are `__del__` methods of objects still alive at exit, which no
+(`Py_FinalizeEx`): threading's shutdown (its atexit callbacks, then joining the non-daemon
+threads), the atexit handlers (multiprocessing's child reaping, tempfile's clean-up, logging's
+flush, the product's own), flushing stdout and stderr, and, as libc's `exit()` would, C's stdio
+buffers; then `os._exit`. What it skips are `__del__` methods of objects still alive at exit, which no
 astrobio writer relies on: files are written through context managers, atomically, then renamed.
 Under a profiler or a tracer (`python -m cProfile -m astrobio ...`, a debugger, coverage) it
 raises SystemExit as usual instead, so they still write what they collected when the process ends.
@@ -36,28 +37,31 @@ def exit_status(code: object) -> int:
     return 1
 
 
-def join_other_threads() -> None:
-    """Wait for every live non-daemon thread, as the interpreter does before atexit (a thread may
-    start another while it runs, so look again until none is left)."""
-    while True:
-        waiting = [t for t in threading.enumerate()
-                   if t is not threading.current_thread() and not t.daemon and t.is_alive()]
-        if not waiting:
-            return
-        for thread in waiting:
-            thread.join()
-
-
 def exit_process(code: object) -> NoReturn:
     """Finish like the interpreter would, without tearing the heap down; never returns."""
     if sys.getprofile() is not None or sys.gettrace() is not None:
         raise SystemExit(code)
     status = exit_status(code)
-    join_other_threads()
+    # CPython's own first step of finalisation (Lib/threading.py `_shutdown`): run the callbacks of
+    # `threading._register_atexit` (concurrent.futures stops its idle pool workers there) and join
+    # every non-daemon thread; without the callbacks a live thread pool would be waited on forever
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()  # the registered handlers, last registered first, as at a normal exit
     for stream in (sys.stdout, sys.stderr):
+        if stream is None or getattr(stream, "closed", False):
+            continue  # CPython skips a closed standard stream too
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said on it
-            status = status or 120  # what CPython exits with when the final flush fails
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said on it
+            status = 120  # what CPython exits with when the final flush fails (Python/pylifecycle.c)
+    flush_c_stdio()
     os._exit(status)
+
+
+def flush_c_stdio() -> None:
+    """Flush C's stdio buffers (printf from a C/C++ extension into a pipe), as libc's exit() would."""
+    if os.name != "posix":
+        return
+    import ctypes
+
+    ctypes.CDLL(None).fflush(None)

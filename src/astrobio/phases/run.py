@@ -31,7 +31,7 @@ from astrobio.phases.watch import RunWatcher
 from astrobio.pipeline.kfp_components import kfp_component_name
 from astrobio.pipeline.step_logs import log_path, tail
 from astrobio.report import REPORT_FILE
-from astrobio.report.drawn import DRAWN_DIR
+from astrobio.report.drawn import drawn_folder
 from astrobio.report.summary import summary_rows
 from astrobio.store import artifact_prefix, is_complete, open_store
 from astrobio.store.artifacts import read_metrics
@@ -174,14 +174,16 @@ def kept_drawings(run_dir: Path) -> Iterator[Path]:
     """The folder where this run's steps leave their drawn figures for its report (report/drawn.py):
     made empty for this run, so nothing drawn by another run or another astrobio version is shown,
     and removed afterwards (a later `astrobio report` draws from the artifacts)."""
-    folder = run_dir / DRAWN_DIR
+    folder = drawn_folder(run_dir)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     try:
         yield folder
     finally:
-        shutil.rmtree(folder)
+        # a cache only: gone already (another run of this run id cleared it) must not replace the
+        # run's own outcome (its error, or exit 143) with a clean-up traceback
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def record_run(cfg: AstrobioConfig, output: Path, run_dir: Path, log_dir: Path, env: dict[str, str], last: int,

@@ -87,8 +87,10 @@ def run_pipeline_locally(cfg: AstrobioConfig, workdir: Path, last_phase: int | N
     Everything kfp.local and the steps print goes to one log file per step under `log_dir`
     (default `workdir/logs`), not to the terminal; `on_event` hears each step start and end.
     Raises RuntimeFailure naming the failed step and its `error:` line if any step fails.
-    The modules `meanwhile` are imported on a second thread once the steps are under way (this
-    process only waits on them then): what the caller needs afterwards, off the critical path.
+    The modules `meanwhile` are imported on a second thread from the moment the runner starts: it
+    shares the interpreter with kfp's compiling of the pipeline for a moment (~0.1 s), then
+    overlaps the first step, during which this process only waits. What the caller needs
+    afterwards is then off the critical path.
     """
     from kfp import local
 
@@ -101,11 +103,12 @@ def run_pipeline_locally(cfg: AstrobioConfig, workdir: Path, last_phase: int | N
     pipeline = build_pipeline(cfg, last_phase)
     router = StepLogRouter(log_dir or Path(workdir).absolute() / "logs", on_event or (lambda event: None))
     started = time.time()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(router), imported_meanwhile(meanwhile):  # type: ignore[type-var]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(router):  # type: ignore[type-var]
         warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
         try:
-            pipeline(run_id=cfg.run.effective_run_id, config_yaml=to_yaml(cfg),
-                     store_uri=absolute_store_uri(cfg.store.uri), mode="local")
+            with imported_meanwhile(meanwhile):  # joined before the router closes: nothing prints into a closed log
+                pipeline(run_id=cfg.run.effective_run_id, config_yaml=to_yaml(cfg),
+                         store_uri=absolute_store_uri(cfg.store.uri), mode="local")
         except RuntimeError as exc:
             # the failed command's own error line (if any), then the step's
             detail = f" ({'; '.join(dict.fromkeys(router.errors[-2:]))})" if router.errors else ""

@@ -6,9 +6,10 @@ for the KFP HTML output: matplotlib, the report renderers and the component's fi
 run one torch thread, so a second core is idle meanwhile; importing on a thread while the main
 thread is blocked in `subprocess.call` takes that cost off the run's critical path.
 
-The thread starts only once the main thread has done its own imports and is waiting (so the two
-never import side by side and nothing competes for the GIL). A failed import is reported on stderr
-by the thread's excepthook and raised again, properly, where the step imports the module itself.
+In a step the thread starts only once the main thread has done its own work and waits on the
+training (so the two never import side by side and nothing competes for the GIL); `astrobio run`
+starts it with the runner (see `local_run.py`). A failed import is reported on stderr by the
+thread's excepthook and raised again, properly, where the module is imported for use.
 """
 
 from __future__ import annotations

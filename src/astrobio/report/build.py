@@ -15,7 +15,7 @@ from typing import Any
 from astrobio.catalog import PHASES, get_figure
 from astrobio.report import REPORT_FILE
 from astrobio.report.collect import ArtifactFiles, figure_dir, read_artifact
-from astrobio.report.drawn import Drawn, drawn_key, keep_drawn, load_drawn
+from astrobio.report.drawn import FAILED_NOTE, Drawn, drawn_key, keep_drawn, load_drawn
 from astrobio.report.figures import baseline_figure, curves_figure, dag_figure, to_svg
 from astrobio.report.page import ComponentPart, render_page
 from astrobio.report.summary import baselines_of, headline, summary_row, summary_rows
@@ -47,7 +47,7 @@ def draw_section(name: str, metrics: Mapping[str, Any], files: ArtifactFiles, sc
     try:
         fig = component_figure(name, figure_dir(files, scratch))
     except Exception as exc:  # a figure must not cost the report: say what went wrong instead
-        drawn.notes.append(f"component figure failed: {type(exc).__name__}: {exc}")
+        drawn.notes.append(f"{FAILED_NOTE}: {type(exc).__name__}: {exc}")
         return drawn
     if fig is not None:
         drawn.figures.append((f"{name}: component figure", to_svg(fig, f"{name}-figure")))
@@ -57,20 +57,22 @@ def draw_section(name: str, metrics: Mapping[str, Any], files: ArtifactFiles, sc
 
 
 def section_figures(name: str, metrics: Mapping[str, Any], files: ArtifactFiles, scratch: Path,
-                    kept: Path | None) -> Drawn:
-    """`draw_section`, or the same drawing a step of this run kept in the folder `kept` (see drawn.py)."""
+                    kept: Path | None, keep: bool = False) -> Drawn:
+    """`draw_section`, or the same drawing a step of this run kept in the folder `kept` (see drawn.py);
+    `keep`: a new drawing is kept there (a step's, for the run report; the report itself only reads)."""
     if kept is None or not kept.is_dir():
         return draw_section(name, metrics, files, scratch)
     key = drawn_key(name, metrics, files)
     drawn = load_drawn(kept, key)
     if drawn is None:
         drawn = draw_section(name, metrics, files, scratch)
-        keep_drawn(kept, key, drawn)
+        if keep:
+            keep_drawn(kept, key, drawn)
     return drawn
 
 
 def component_part(name: str, phase: str, info: Mapping[str, Any], files: ArtifactFiles,
-                   scratch: Path, kept: Path | None = None) -> ComponentPart:
+                   scratch: Path, kept: Path | None = None, keep: bool = False) -> ComponentPart:
     """One component's section: facts, training curves, model vs baselines, its own figure."""
     metrics = info.get("metrics") or {}
     row = summary_row(phase, name, metrics, info.get("seconds"), "complete" if info.get("complete") else "incomplete")
@@ -79,7 +81,7 @@ def component_part(name: str, phase: str, info: Mapping[str, Any], files: Artifa
     if not info.get("complete"):
         part.notes.append("no complete artifact: nothing to plot")
         return part
-    drawn = section_figures(name, metrics, files, scratch, kept)
+    drawn = section_figures(name, metrics, files, scratch, kept, keep)
     part.figures.extend(drawn.figures)
     part.notes.extend(drawn.notes)
     return part
@@ -147,7 +149,7 @@ def step_figures_html(component: str, phase: str, artifact_uri: str, metrics: Ma
     info = {"complete": True, "metrics": dict(metrics), "seconds": None}
     try:
         with tempfile.TemporaryDirectory(prefix="astrobio-step-report-") as tmp:
-            part = component_part(component, phase, info, read_artifact(artifact_uri, env), Path(tmp), kept)
+            part = component_part(component, phase, info, read_artifact(artifact_uri, env), Path(tmp), kept, keep=True)
     except AstrobioError as exc:  # the artifact is published; a report that cannot read it says why
         return f"<p>figures unavailable: {exc}</p>"
     return f"<style>{STYLE}</style>{component_section(part)}"

@@ -28,6 +28,13 @@ from astrobio.store.atomic import atomic_write_bytes
 
 DRAWN_DIR = ".drawn-figures"
 """Under the run folder (`<output_root>/<run_id>/`): where a local run's steps leave their drawings."""
+FAILED_NOTE = "component figure failed"
+"""A drawing with this note is not kept: the failure may be the step's own, not the artifact's."""
+
+
+def drawn_folder(run_dir: Path) -> Path:
+    """The folder of kept drawings of the run whose folder is `run_dir`."""
+    return run_dir / DRAWN_DIR
 
 
 @dataclass
@@ -61,6 +68,9 @@ def load_drawn(folder: Path, key: str) -> Drawn | None:
 
 
 def keep_drawn(folder: Path, key: str, drawn: Drawn) -> None:
-    """Keep a drawing under `key` (atomically: a reader sees all of it or none)."""
+    """Keep a drawing under `key` (atomically: a reader sees all of it or none); one that records a
+    failed component figure is not kept, so the run report draws that figure itself."""
+    if any(note.startswith(FAILED_NOTE) for note in drawn.notes):
+        return
     data = {"figures": [list(f) for f in drawn.figures], "notes": drawn.notes}
     atomic_write_bytes(folder / f"{key}.json", json.dumps(data).encode("utf-8"))

@@ -50,6 +50,9 @@ def train(job: TrainingRun, env: DistEnv, stop: StopFlag) -> TrainResult:
                     raise Preempted(s.state.step, saver.save(wait=True) or s.out / "checkpoints", stop.signum)
             check_losses(s.watch, s.spec.name)
             saver.wait()  # the last checkpoint is on disk before the run goes on to read or publish
+    except BaseException:
+        s.sink.close()  # preempted or failed: TensorBoard's queued events are written (no exit hook does it)
+        raise
     finally:
         saver.close()
         s.progress.close()
