@@ -51,13 +51,23 @@ def train(job: TrainingRun, env: DistEnv, stop: StopFlag) -> TrainResult:
             check_losses(s.watch, s.spec.name)
             saver.wait()  # the last checkpoint is on disk before the run goes on to read or publish
     except BaseException:
-        s.sink.close()  # preempted or failed: TensorBoard's queued events are written (no exit hook does it)
+        close_sink_after_failure(s)  # preempted or failed: TensorBoard's queued events are written
         raise
     finally:
         saver.close()
         s.progress.close()
     barrier(env)
     return finish(s)
+
+
+def close_sink_after_failure(s: Session) -> None:
+    """Flush and close the metrics sinks of a run that is leaving with an error or a preemption
+    (no exit hook writes TensorBoard's queued events). The error in flight wins: a close that fails
+    too (the disk that is full) is a warning, not a new error that would hide the first one's path."""
+    try:
+        s.sink.close()
+    except OSError as exc:
+        s.warn(f"the metrics sinks could not be flushed either: {exc}")
 
 
 def optimizer_step(s: Session, stop: StopFlag) -> bool:
