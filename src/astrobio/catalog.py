@@ -186,6 +186,13 @@ def get_figure(name: str) -> Callable[[Any], Any] | None:
     return getattr(importlib.import_module(module), function)
 
 
+def figure_module(name: str) -> str | None:
+    """The module of the figure hook the row of `name` names (None when it has none): what a step
+    may import ahead of drawing (`astrobio.pipeline.meanwhile`), without importing it here."""
+    path = component(name).figure
+    return None if path is None else path.partition(":")[0]
+
+
 def phase_of_component(name: str) -> Phase:
     """The phase a component (or phase 5's `production` step) runs in."""
     for phase in PHASES:

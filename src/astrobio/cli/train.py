@@ -39,7 +39,7 @@ def run_train(component: str, config: Path | None, overrides: list[str], output:
     env = DistEnv.from_env(os.environ)
     check_nproc(nproc, env.is_distributed, spec.supports_ddp, component)
     run_id = cfg.run.effective_run_id
-    out = output or Path(cfg.run.output_root) / run_id / component
+    out = output or cfg.run.folder / component
     store = open_store(cfg.store.uri, os.environ)
     store.check()  # unreachable endpoint, bad keys, missing bucket: exit 2 now, not after training
     prefix = artifact_prefix(run_id, spec.phase, component)

@@ -6,6 +6,7 @@ component (the loader merges the two before validation, see `load.py`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, create_model
@@ -29,6 +30,12 @@ class RunSection(Strict):
     @property
     def effective_run_id(self) -> str:
         return self.run_id or self.name
+
+    @property
+    def folder(self) -> Path:
+        """`<output_root>/<run_id>`: the run's local folder. One expression, because the steps of a
+        local `astrobio run` find what the run made there (its drawings folder) by building it again."""
+        return Path(self.output_root) / self.effective_run_id
 
 
 class StoreSection(Strict):

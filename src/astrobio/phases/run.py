@@ -138,7 +138,7 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
         "store": cfg.store.model_copy(update={"uri": absolute_store_uri(cfg.store.uri)})})
     store = open_store(cfg.store.uri, env)
     store.check()
-    run_dir = output / cfg.run.effective_run_id
+    run_dir = cfg.run.folder  # output/<run_id>: output_root is `output` from here on
     log_dir = run_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     stream = stream or sys.stdout

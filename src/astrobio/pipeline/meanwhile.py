@@ -41,7 +41,7 @@ def imported_meanwhile(modules: Sequence[str]) -> Iterator[None]:
 
 def report_modules(component: str) -> tuple[str, ...]:
     """What a train step imports after its training: the step report, the renderers, the figure hook."""
-    from astrobio.catalog import component as catalog_row
+    from astrobio.catalog import figure_module
 
-    figure = catalog_row(component).figure
-    return ("astrobio.pipeline.report", "astrobio.report.build", *([figure.partition(":")[0]] if figure else []))
+    module = figure_module(component)
+    return ("astrobio.pipeline.report", "astrobio.report.build", *([module] if module else []))

@@ -43,7 +43,7 @@ def drawn_dir(cfg: AstrobioConfig, mode: str) -> str | None:
     """The run's folder for drawn figures, when this is a local step of an `astrobio run` that made it."""
     from astrobio.report.drawn import drawn_folder
 
-    folder = drawn_folder(Path(cfg.run.output_root) / cfg.run.effective_run_id)
+    folder = drawn_folder(cfg.run.folder)
     return str(folder) if mode == "local" and folder.is_dir() else None
 
 

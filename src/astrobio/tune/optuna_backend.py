@@ -54,7 +54,7 @@ class StudyResult:
 
 def default_output(tc: TuneConfig) -> Path:
     """`<run.output_root>/<run_id>/tune`, beside where `astrobio train` puts a component's run."""
-    return Path(tc.cfg.run.output_root) / tc.cfg.run.effective_run_id / "tune"
+    return tc.cfg.run.folder / "tune"
 
 
 def check_declared_metrics(tc: TuneConfig) -> None:
