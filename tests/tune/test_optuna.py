@@ -141,16 +141,23 @@ def test_dry_run_prints_a_trial_command(tmp_path):
 
 @pytest.mark.slow
 def test_study_prunes_writes_best_yaml_and_best_yaml_reproduces_the_best_trial(tmp_path):
-    """Six real trials. Trial 0 runs the config's own lr (0.01: val_auc 0.81 at the first evaluation);
-    lr 0.05 and 0.1 score 0.44 and 0.31 there, below that median, so every trial drawing them is
-    stopped at its first report (min_trials 1, start_step 1)."""
+    """Six real trials. Trial 0 runs the config's own lr (0.01) to the end; lr 0.05 and 0.1 fall
+    below its val_auc at some evaluation (the median of the one complete trial; MedianPruner compares
+    a trial's best so far), so every trial drawing them is stopped at the first report where they do,
+    and not before (min_trials 1,
+    start_step 1). Which report that is depends on the data and the negative sampler (at the first,
+    until issue #19 changed the sampler; at the third since), not on what this test checks."""
     tc = load_tune_config(write_config(tmp_path, tune_tree()))
     result = run_study(tc, tmp_path / "study", note=lambda _: None)
     trials = _trials(result.output)
     assert len(trials) == 6 and trials[0].params == {"lr": 0.01} and trials[0].state.name == "COMPLETE"
     pruned = [t for t in trials if t.state.name == "PRUNED"]
     assert pruned and all(t.params["lr"] in (0.05, 0.1) for t in pruned)
-    assert all(len(t.intermediate_values) == 1 for t in pruned)  # stopped at the first report
+    reference = trials[0].intermediate_values
+    for t in pruned:  # MedianPruner: stopped at the first report whose best so far is below the median
+        values = t.intermediate_values
+        below = [max(v for k, v in values.items() if k <= s) < reference[s] for s in sorted(values)]
+        assert below[-1] and not any(below[:-1]), (t.number, values, reference)
     best = max((t for t in trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
     assert result.best_number == best.number
     best_yaml = result.output / BEST_FILE
