@@ -40,6 +40,7 @@ BENCHMARKS = {
     "ddp_scaling": "benchmarks.bench_ddp:run",
     "production_int8": "benchmarks.bench_production:run",
     "startup": "benchmarks.bench_startup:run",
+    "instructions": "benchmarks.bench_instructions:run",
     "tuning": "benchmarks.bench_tune:run",
     "pipeline_overhead": "benchmarks.bench_pipeline:run",
 }

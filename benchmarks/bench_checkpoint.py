@@ -164,15 +164,19 @@ def loads(root: Path) -> dict[str, Any]:
             "astrobio": lambda: timed(lambda: ck.load_checkpoint(ck.latest_valid(root / "astrobio", lambda m: None)))}
 
 
-def training_with_saves(width: int, steps: int, every: int, mode: str, root: Path) -> Sample:
+def training_with_saves(width: int, steps: int, every: int, mode: str, root: Path,
+                        window: tuple[Callable[[], None], Callable[[], None]] | None = None) -> Sample:
     """Mean seconds per training step over `steps` (wall, and the training thread's CPU), saving
-    every `every` steps in `mode`."""
+    every `every` steps in `mode`. `window` (open, close) brackets the timed steps and the wait for
+    the last write (benchmarks/bench_instructions.py counts instructions there)."""
     model, opt, sched = build(width)
     x = torch.randn(16, width // 2, generator=torch.Generator().manual_seed(1))
     saver = AsyncCheckpointer()
     folder = root / f"train-{mode}"
     shutil.rmtree(folder, ignore_errors=True)
     train_step(model, opt, sched, x)
+    if window is not None:
+        window[0]()
     t0, c0 = time.perf_counter(), time.thread_time()
     for step in range(1, steps + 1):
         train_step(model, opt, sched, x)
@@ -188,6 +192,8 @@ def training_with_saves(width: int, steps: int, every: int, mode: str, root: Pat
                 fsync_paths(folder / f"ckpt-{step}.pt", folder)
     elapsed, cpu = time.perf_counter() - t0, time.thread_time() - c0
     saver.wait()  # the last write finishes off the clock: training was not waiting for it
+    if window is not None:
+        window[1]()
     return elapsed / steps, cpu / steps
 
 

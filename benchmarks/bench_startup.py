@@ -1,6 +1,6 @@
 """Start-up: what a person typing a command, and every tuning trial or pipeline step, pays first.
 
-Five subprocesses, interleaved (rotating order, many repetitions) so a load spike hits each alike;
+Seven subprocesses, interleaved (rotating order, many repetitions) so a load spike hits each alike;
 each is timed twice: wall clock (the reported figure) and CPU time (user+sys of the child, from
 `resource.getrusage(RUSAGE_CHILDREN)`), which a loaded shared machine disturbs far less.
 - `astrobio --help` and `astrobio components`: goal < 1 s wall each (issue #19 item 4; nothing heavy
@@ -9,7 +9,9 @@ each is timed twice: wall clock (the reported figure) and CPU time (user+sys of 
   `python -c "import torch"`, the floor of any subprocess-per-trial tuner: goal <= 1.5x, judged on
   the median of the per-round CPU-time ratios (each round's two runs are neighbours in time), with
   a distribution-free 95% confidence interval for that median;
-- the floor of any loop that uses torch.optim: `import torch` plus one AdamW built and stepped.
+- the floor of any loop that uses torch.optim: `import torch` plus one AdamW built and stepped;
+- both peers again, leaving through `os._exit(0)` as `astrobio` does (cli/process_exit.py): a plain
+  `python -c` spends another 0.5-1 s in CPython's teardown, which flatters the first ratios.
   `Optimizer.__init__` calls `add_param_group`, decorated `@torch._disable_dynamo`, whose wrapper
   imports `torch._dynamo` on first call (torch/_compile.py); `Adam.step` is wrapped by
   `_use_grad_for_differentiable`, which imports it on every call (torch/optim/optimizer.py). No
@@ -92,6 +94,9 @@ def bare_torch(folder: Path, env: dict[str, str]) -> Sampler:
 
 _OPTIM_FLOOR = ("import torch; p = torch.zeros(1, requires_grad=True); o = torch.optim.AdamW([p]); "
                 "p.sum().backward(); o.step()")
+_NO_TEARDOWN = "; import os; os._exit(0)"
+"""Appended to a peer: leave as `astrobio` does (cli/process_exit.py), without CPython's teardown
+(0.5-1 s for a process that imported torch), so the pair compares the work, not the exit."""
 
 
 def commands(folder: Path) -> dict[str, Callable[[], Sequence[str]]]:
@@ -101,7 +106,9 @@ def commands(folder: Path) -> dict[str, Callable[[], Sequence[str]]]:
             "astrobio_components": lambda: [*cli, "components"],
             "astrobio_train_100_steps": train,
             "python_import_torch": lambda: [sys.executable, "-c", "import torch"],
-            "python_import_torch_adamw": lambda: [sys.executable, "-c", _OPTIM_FLOOR]}
+            "python_import_torch_adamw": lambda: [sys.executable, "-c", _OPTIM_FLOOR],
+            "python_import_torch_no_teardown": lambda: [sys.executable, "-c", "import torch" + _NO_TEARDOWN],
+            "python_import_torch_adamw_no_teardown": lambda: [sys.executable, "-c", _OPTIM_FLOOR + _NO_TEARDOWN]}
 
 
 def samples(folder: Path, repeats: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
@@ -150,7 +157,14 @@ def rows_of(walls: dict[str, list[float]], cpu: dict[str, list[float]]) -> list[
             ratio_row("torch.optim floor (import torch + one AdamW step) vs bare import torch",
                       "python_import_torch_adamw", "python_import_torch", walls, cpu, "python -c 'import torch'", None),
             ratio_row("100-step causal astrobio train vs the torch.optim floor", "astrobio_train_100_steps",
-                      "python_import_torch_adamw", walls, cpu, "import torch + one AdamW step", None)]
+                      "python_import_torch_adamw", walls, cpu, "import torch + one AdamW step", None),
+            # astrobio leaves without CPython's teardown; the same two peers leaving the same way
+            ratio_row("100-step causal astrobio train vs bare import torch, both without teardown",
+                      "astrobio_train_100_steps", "python_import_torch_no_teardown", walls, cpu,
+                      "import torch; os._exit(0)", None),
+            ratio_row("100-step causal astrobio train vs the torch.optim floor, both without teardown",
+                      "astrobio_train_100_steps", "python_import_torch_adamw_no_teardown", walls, cpu,
+                      "import torch + one AdamW step; os._exit(0)", None)]
 
 
 def run(opts: Options) -> Result:

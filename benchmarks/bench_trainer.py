@@ -43,6 +43,7 @@ from benchmarks.mlp import MLP, SPEC, MLPConfig, MLPData, steady_step_clocks
 
 SEED = 0
 Clocks = tuple[float, float]  # (wall, CPU) seconds per steady step
+Prepare = Callable[[MLP], None] | None  # called on the freshly built model (benchmarks/bench_instructions.py marks its window)
 
 
 def config(steps: int, defaults: bool) -> MLPConfig:
@@ -59,11 +60,13 @@ def silenced():
         yield
 
 
-def raw_loop(cfg: MLPConfig, device: torch.device) -> Clocks:
+def raw_loop(cfg: MLPConfig, device: torch.device, prepare: Prepare = None) -> Clocks:
     """What a researcher writes: zero_grad, forward, backward, clip, step, schedule."""
     seed_everything(SEED, cfg.trainer.deterministic)
     data = MLPData(cfg)
     model = MLP(cfg).to(device)
+    if prepare is not None:
+        prepare(model)
     opt = build_optimizer(model, cfg.optim)
     sched = build_scheduler(opt, cfg.optim, cfg.trainer.max_steps)
     model.train()
@@ -85,9 +88,16 @@ def raw_loop(cfg: MLPConfig, device: torch.device) -> Clocks:
     return steady_step_clocks(model)
 
 
-def astrobio_loop(cfg: MLPConfig) -> Clocks:
+def astrobio_loop(cfg: MLPConfig, prepare: Prepare = None) -> Clocks:
     models: list[MLP] = []
-    spec = SPEC.__class__(**{**SPEC.__dict__, "build_model": lambda c, d: models.append(MLP(c)) or models[-1]})
+
+    def build_model(c: MLPConfig, data: MLPData) -> MLP:
+        models.append(MLP(c))
+        if prepare is not None:
+            prepare(models[-1])
+        return models[-1]
+
+    spec = SPEC.__class__(**{**SPEC.__dict__, "build_model": build_model})
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as out, silenced():
         train(TrainingRun(spec=spec, cfg=cfg, seed=SEED, output_dir=Path(out), run_id="bench", config_hash="bench"),
               DistEnv(), StopFlag())
