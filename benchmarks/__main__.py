@@ -1,6 +1,6 @@
 """`python -m benchmarks`: astrobio against its peers; one JSON per benchmark in benchmarks/results/.
 
-    python -m benchmarks                    # everything (~15-20 min on 2 CPU cores)
+    python -m benchmarks                    # everything (~30-35 min on 2 CPU cores; instructions needs valgrind)
     python -m benchmarks --only trainer_overhead --only checkpoint
     python -m benchmarks --quick --results /tmp/bench   # tiny sizes, seconds per benchmark (CI)
     python -m benchmarks --device cpu       # default: cuda when a GPU is visible, else cpu

@@ -165,22 +165,22 @@ def loads(root: Path) -> dict[str, Any]:
 
 
 def training_with_saves(width: int, steps: int, every: int, mode: str, root: Path,
-                        window: tuple[Callable[[], None], Callable[[], None]] | None = None) -> Sample:
+                        window: tuple[Callable[[], None], Callable[[], None]] | None = None, window_from: int = 1) -> Sample:
     """Mean seconds per training step over `steps` (wall, and the training thread's CPU), saving
-    every `every` steps in `mode`. `window` (open, close) brackets the timed steps and the wait for
-    the last write (benchmarks/bench_instructions.py counts instructions there)."""
+    every `every` steps in `mode`. `window` (open, close) brackets steps `window_from`..`steps` and
+    the wait for the last write (benchmarks/bench_instructions.py counts instructions there)."""
     model, opt, sched = build(width)
     x = torch.randn(16, width // 2, generator=torch.Generator().manual_seed(1))
     saver = AsyncCheckpointer()
     folder = root / f"train-{mode}"
     shutil.rmtree(folder, ignore_errors=True)
     train_step(model, opt, sched, x)
-    if window is not None:
-        window[0]()
     t0, c0 = time.perf_counter(), time.thread_time()
     for step in range(1, steps + 1):
+        if window is not None and step == window_from:
+            window[0]()
         train_step(model, opt, sched, x)
-        if step % every == 0:
+        if step % every == 0 and mode != "none":  # "none" builds no state either: it only trains
             args = (folder, step, model.state_dict(), extra_state(opt, sched, step), "bench", KEEP)
             if mode == "sync":
                 ck.save_checkpoint(*args)

@@ -9,14 +9,15 @@ each is timed twice: wall clock (the reported figure) and CPU time (user+sys of 
   `python -c "import torch"`, the floor of any subprocess-per-trial tuner: goal <= 1.5x, judged on
   the median of the per-round CPU-time ratios (each round's two runs are neighbours in time), with
   a distribution-free 95% confidence interval for that median;
-- the floor of any loop that uses torch.optim: `import torch` plus one AdamW built and stepped;
-- both peers again, leaving through `os._exit(0)` as `astrobio` does (cli/process_exit.py): a plain
-  `python -c` spends another 0.5-1 s in CPython's teardown, which flatters the first ratios.
+- the floor of any loop that uses torch.optim: `import torch` plus one AdamW built and stepped.
   `Optimizer.__init__` calls `add_param_group`, decorated `@torch._disable_dynamo`, whose wrapper
   imports `torch._dynamo` on first call (torch/_compile.py); `Adam.step` is wrapped by
   `_use_grad_for_differentiable`, which imports it on every call (torch/optim/optimizer.py). No
   constructor flag (foreach, fused, capturable, differentiable) skips either, so this row measures
-  what the 1.5x goal is up against; the last row is what astrobio adds on top of it.
+  what the 1.5x goal is up against; the next row is what astrobio adds on top of it;
+- both peers again, leaving through `os._exit(0)` as `astrobio` does (cli/process_exit.py): a plain
+  `python -c` spends another 0.5-1 s in CPython's teardown, which flatters the ratios above; the
+  last two rows compare the work alone.
 The load average before and after is recorded.
 """
 
