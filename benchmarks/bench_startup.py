@@ -16,7 +16,7 @@ each is timed twice: wall clock (the reported figure) and CPU time (user+sys of 
   constructor flag (foreach, fused, capturable, differentiable) skips either, so this row measures
   what the 1.5x goal is up against; the next row is what astrobio adds on top of it;
 - both peers again, leaving through `os._exit(0)` as `astrobio` does (cli/process_exit.py): a plain
-  `python -c` spends another 0.5-1 s in CPython's teardown, which flatters the ratios above; the
+  `python -c` spends another 0.5-1.3 s in CPython's teardown, which flatters the ratios above; the
   last two rows compare the work alone.
 The load average before and after is recorded.
 """
@@ -97,7 +97,7 @@ _OPTIM_FLOOR = ("import torch; p = torch.zeros(1, requires_grad=True); o = torch
                 "p.sum().backward(); o.step()")
 _NO_TEARDOWN = "; import os; os._exit(0)"
 """Appended to a peer: leave as `astrobio` does (cli/process_exit.py), without CPython's teardown
-(0.5-1 s for a process that imported torch), so the pair compares the work, not the exit."""
+(0.6-1.3 s for a process that imported torch and stepped an optimizer), so the pair compares the work, not the exit."""
 
 
 def commands(folder: Path) -> dict[str, Callable[[], Sequence[str]]]:

@@ -10,7 +10,8 @@ and building, so the program under test marks the window it wants counted:
   window's as part 2, each dump restarting the counters it wrote.
 
 Neither call is made by torch, Python or astrobio on a training step, and `read_window` refuses a
-run whose markers did not fire once each (other than exactly parts 1 and 2). Two ways to count
+run whose markers did not fire once each, in order: exactly two dumps, the first triggered by the
+opening marker and the second by the closing one (each dump names its trigger). Two ways to count
 threads (`per_thread`):
 
 - False: one count for every thread of the process together (what a trainer's step costs in all,
@@ -47,7 +48,7 @@ def window_close() -> None:
 
 def callgrind_argv(out: Path, program: Sequence[str], per_thread: bool) -> list[str]:
     """`program` (an argv) under callgrind, counting the instructions of its marked window: every
-    thread together, or (`per_thread`) one count per thread."""
+    thread together, or (`per_thread`) the calling (main) thread's alone."""
     return ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={out}.%p",
             f"--dump-before={OPEN_SYMBOL}", f"--dump-before={CLOSE_SYMBOL}",
             f"--separate-threads={'yes' if per_thread else 'no'}", "--collect-jumps=no", *program]
@@ -64,14 +65,17 @@ def read_window(out: Path, per_thread: bool) -> int:
     did not fire once each (a marker missing, or a second window)."""
     dump = re.compile(re.escape(out.name) + r"\.(\d+)\.(\d+)(?:-(\d+))?")  # <out>.<pid>.<part>[-<thread>]
     parts: dict[int, dict[int, int]] = {}
+    triggers: dict[int, str] = {}
     for path in out.parent.iterdir():
         m = dump.fullmatch(path.name)
         if m:
-            parts.setdefault(int(m.group(2)), {})[int(m.group(3) or 0)] = summary_count(path)
-    if sorted(parts) != [1, 2]:
-        raise RuntimeError(f"{out}: expected two callgrind dumps (part 1 before the window, part 2 the window), "
-                           f"found parts {sorted(parts)}: the program must call window_open() and "
-                           f"window_close() once each")
+            part = int(m.group(2))
+            count, triggers[part] = read_dump(path)
+            parts.setdefault(part, {})[int(m.group(3) or 0)] = count
+    if sorted(parts) != [1, 2] or OPEN_SYMBOL not in triggers[1] or CLOSE_SYMBOL not in triggers[2]:
+        raise RuntimeError(f"{out}: expected two callgrind dumps, before {OPEN_SYMBOL} then before {CLOSE_SYMBOL}; "
+                           f"found {dict(sorted(triggers.items()))}: the program must call window_open() and then "
+                           f"window_close(), once each")
     key = 1 if per_thread else 0  # thread 1 is the main thread; 0: the dump of unseparated threads
     if key not in parts[2]:
         raise RuntimeError(f"{out}: the window dump has no {'main-thread' if per_thread else 'process'} "
@@ -79,13 +83,17 @@ def read_window(out: Path, per_thread: bool) -> int:
     return parts[2][key]
 
 
-def summary_count(path: Path) -> int:
-    """The `summary:` (or, failing that, `totals:`) instruction count of one callgrind dump file."""
+def read_dump(path: Path) -> tuple[int, str]:
+    """The `summary:` (or, failing that, `totals:`) instruction count of one callgrind dump file, and
+    what triggered the dump (its `desc: Trigger:` line, e.g. `--dump-before=getppid`)."""
     found: dict[str, int] = {}
+    trigger = ""
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         key, _, value = line.partition(":")
         if key in ("summary", "totals") and value.strip():
             found[key] = int(value.split()[0])
+        elif line.startswith("desc: Trigger:"):
+            trigger = line.removeprefix("desc: Trigger:").strip()
     if not found:
         raise RuntimeError(f"{path}: no 'summary:' or 'totals:' line; not a callgrind dump")
-    return found.get("summary", found.get("totals", 0))
+    return found.get("summary", found.get("totals", 0)), trigger

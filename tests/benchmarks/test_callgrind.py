@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench_instructions import rows_for
-from benchmarks.callgrind import callgrind_argv, read_window, summary_count
+from benchmarks.callgrind import callgrind_argv, read_dump, read_window
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +47,8 @@ if mode == "early":
 work(20000)  # outside the window: never counted
 if mode not in ("unmarked", "close_only"):
     window_open()
+if mode == "open_twice":
+    window_open()
 if mode != "unmarked":
     work(n)
     if mode == "thread":
@@ -56,7 +58,8 @@ if mode != "unmarked":
     if mode == "early":
         go.set()
         early.join()
-    window_close()
+    if mode != "open_twice":
+        window_close()
 if mode == "twice":
     window_open()
     work(n)
@@ -109,9 +112,9 @@ def test_a_helper_threads_work_before_the_window_is_not_counted(tmp_path: Path) 
     assert 1.8 < early / plain < 2.4
 
 
-@pytest.mark.parametrize("mode", ["unmarked", "twice", "close_only"])
-def test_markers_that_did_not_fire_once_each_are_refused(tmp_path: Path, mode: str) -> None:
-    out = counted(tmp_path, mode, 1000)
+@pytest.mark.parametrize("mode", ["unmarked", "twice", "close_only", "open_twice"])
+def test_markers_that_did_not_fire_once_each_in_order_are_refused(tmp_path: Path, mode: str) -> None:
+    out = counted(tmp_path, mode, 1000)  # open_twice: two dumps, as a good run has, both opening ones
     with pytest.raises(RuntimeError, match="expected two callgrind dumps"):
         read_window(out, per_thread=False)
 
@@ -120,7 +123,7 @@ def test_a_file_without_counts_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "cg.1.1-01"
     bad.write_text("version: 1\ncmd: python\n")
     with pytest.raises(RuntimeError, match="cg.1.1-01: no 'summary:'"):
-        summary_count(bad)
+        read_dump(bad)
 
 
 def variant(steps: int, instructions: int) -> dict[str, int]:
