@@ -20,14 +20,14 @@ whether the code executes more than its peer, which wall time on a shared machin
 Under callgrind MKL takes its AVX2 kernels (the CPU it presents has no AVX-512), which need more
 instructions for the same matrix products than the native ones: a larger base for the same
 overhead, so a counted ratio is closer to 1 than the native one would be.
-Variants run two at a time (one per core; counts repeat within 0.02% whatever the load). `--quick` runs the worker
-without callgrind at tiny sizes and reports CPU time instead (plumbing only).
+Variants run two at a time (one per core; counts repeat within 0.02% whatever the load).
+`--quick` runs the worker without callgrind at tiny sizes and reports CPU time instead (plumbing
+only).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -36,8 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.callgrind import callgrind_argv, python_argv, read_window
-from benchmarks.common import ROOT, Options, Result, Row
+from benchmarks.callgrind import callgrind_argv, read_window
+from benchmarks.common import ROOT, Options, Result, Row, python, quiet_env
 from benchmarks.instructions_worker import FULL, QUICK, VARIANTS
 
 WORKER = "benchmarks.instructions_worker"
@@ -45,9 +45,9 @@ TIMEOUT_S = 1800  # one variant under callgrind: ~2 min of `import torch`, then 
 
 
 def worker_env() -> dict[str, str]:
-    """Same hash seed and one thread in every variant: the counts then repeat run to run."""
-    return {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    """The benchmarks' subprocess environment (`quiet_env`), with the same hash seed, one thread and no
+    GPU in every variant: the counts then repeat run to run."""
+    return {**quiet_env(), "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
 
 
 PER_THREAD = {"trainer_raw": False, "trainer_astrobio": False, "save_none": True, "save_async": True}
@@ -57,7 +57,7 @@ PER_THREAD = {"trainer_raw": False, "trainer_astrobio": False, "save_none": True
 def run_worker(variant: str, folder: Path, quick: bool) -> dict[str, Any]:
     """One variant in its own process (under callgrind unless quick): its JSON line, plus the
     window's instruction count when counted."""
-    program = python_argv(WORKER, variant, *(["--quick"] if quick else []))
+    program = [*python(), "-m", WORKER, variant, *(["--quick"] if quick else [])]
     out = folder / variant
     argv = program if quick else callgrind_argv(out, program, PER_THREAD[variant])
     done = subprocess.run(argv, cwd=ROOT, env=worker_env(), capture_output=True, text=True, timeout=TIMEOUT_S)

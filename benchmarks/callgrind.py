@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,11 +51,6 @@ def callgrind_argv(out: Path, program: Sequence[str], per_thread: bool) -> list[
     return ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={out}.%p",
             f"--dump-before={OPEN_SYMBOL}", f"--dump-before={CLOSE_SYMBOL}",
             f"--separate-threads={'yes' if per_thread else 'no'}", "--collect-jumps=no", *program]
-
-
-def python_argv(module: str, *args: str) -> list[str]:
-    """`python -m module args` with this interpreter."""
-    return [sys.executable, "-m", module, *args]
 
 
 def read_window(out: Path, per_thread: bool) -> int:

@@ -143,11 +143,11 @@ def test_dry_run_prints_a_trial_command(tmp_path):
 @pytest.mark.slow
 def test_study_prunes_writes_best_yaml_and_best_yaml_reproduces_the_best_trial(tmp_path):
     """Six real trials. Trial 0 runs the config's own lr (0.01) to the end; lr 0.05 and 0.1 fall
-    below its val_auc at some evaluation (the median of the trials complete before them, trial 0 here;
-    MedianPruner compares a trial's best so far), so every trial drawing them is stopped at the first report where they do,
-    and not before (min_trials 1,
-    start_step 1). Which report that is depends on the data and the negative sampler (at the first,
-    until issue #19 changed the sampler; at the third since), not on what this test checks."""
+    below its val_auc at some evaluation (the median of the trials complete before them, trial 0
+    here; MedianPruner compares a trial's best so far), so every trial drawing them is stopped at
+    the first report where they do, and not before (min_trials 1, start_step 1). Which report that
+    is depends on the data and the negative sampler (at the first, until issue #19 changed the
+    sampler; at the third since), not on what this test checks."""
     tc = load_tune_config(write_config(tmp_path, tune_tree()))
     result = run_study(tc, tmp_path / "study", note=lambda _: None)
     trials = _trials(result.output)
