@@ -24,8 +24,8 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 def deterministic_kernels() -> None:
     """`torch.use_deterministic_algorithms(True, warn_only=True)` without its import of
     `torch._inductor.config` (which pulls in dynamo and sympy, ~1 s, for a loop that never compiles;
-    a training run still pays it where torch.optim's `_disable_dynamo` wrappers import dynamo on the
-    optimizer's first method call, but seeding alone no longer does). The call sets ATen's flag and `torch._inductor.config.deterministic`;
+    the optimizer's own import of dynamo is skipped by `astrobio.trainer.eager_adamw`). The call sets
+    ATen's flag and `torch._inductor.config.deterministic`;
     when inductor is not loaded yet we set the flag and the environment variable that the config
     module reads for that field's default (TORCHINDUCTOR_DETERMINISTIC=1), so a later compile is
     deterministic just the same. Once inductor is loaded, the public call costs nothing extra."""
