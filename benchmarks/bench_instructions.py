@@ -38,7 +38,7 @@ from typing import Any
 
 from benchmarks.callgrind import callgrind_argv, read_window
 from benchmarks.common import ROOT, Options, Result, Row, python, quiet_env
-from benchmarks.instructions_worker import FULL, QUICK, VARIANTS
+from benchmarks.instructions_worker import COUNTED_THREADS, FULL, QUICK, VARIANTS
 
 WORKER = "benchmarks.instructions_worker"
 TIMEOUT_S = 1800  # one variant under callgrind: ~2 min of `import torch`, then the window
@@ -50,8 +50,6 @@ def worker_env() -> dict[str, str]:
     return {**quiet_env(), "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
 
 
-PER_THREAD = {"trainer_raw": False, "trainer_astrobio": False, "save_none": True, "save_async": True}
-"""Which count each variant's row reads: the trainer's every thread together, the saves' main thread."""
 
 
 def run_worker(variant: str, folder: Path, quick: bool) -> dict[str, Any]:
@@ -59,14 +57,15 @@ def run_worker(variant: str, folder: Path, quick: bool) -> dict[str, Any]:
     window's instruction count when counted."""
     program = [*python(), "-m", WORKER, variant, *(["--quick"] if quick else [])]
     out = folder / variant
-    argv = program if quick else callgrind_argv(out, program, PER_THREAD[variant])
+    per_thread = COUNTED_THREADS[variant] == "main thread"
+    argv = program if quick else callgrind_argv(out, program, per_thread)
     done = subprocess.run(argv, cwd=ROOT, env=worker_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
     if done.returncode != 0:
         raise RuntimeError(f"{variant}: exit {done.returncode}: {done.stderr[-2000:]}")
     found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     if not quick:
-        found["instructions"] = read_window(out, PER_THREAD[variant])
-        found["counted"] = "main thread" if PER_THREAD[variant] else "every thread"
+        found["instructions"] = read_window(out, per_thread)
+        found["counted"] = COUNTED_THREADS[variant]
     return found
 
 
