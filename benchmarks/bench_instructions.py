@@ -50,8 +50,6 @@ def worker_env() -> dict[str, str]:
     return {**quiet_env(), "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
 
 
-
-
 def run_worker(variant: str, folder: Path, quick: bool) -> dict[str, Any]:
     """One variant in its own process (under callgrind unless quick): its JSON line, plus the
     window's instruction count when counted."""

@@ -18,6 +18,7 @@ Parameters, state and `state_dict()` match `torch.optim.AdamW` bit for bit
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 from collections.abc import Callable
@@ -25,12 +26,19 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
+from torch.optim.optimizer import _use_grad_for_differentiable
 
 DYNAMO = "torch._dynamo"
 
 _RAW_STEP = inspect.unwrap(torch.optim.AdamW.step)
-"""Adam's update without `_use_grad_for_differentiable` (and without the profiler hook that
-`Optimizer._patch_step_function` may already have put on the class: `inspect.unwrap` follows both)."""
+"""Adam's update without `_use_grad_for_differentiable` and without the profiler hook that
+`Optimizer._patch_step_function` may already have put on `AdamW.step` (`inspect.unwrap` follows
+both). Taken once, at import: the class is torch's, not something astrobio changes."""
+
+_TORCH_STEP = _use_grad_for_differentiable(_RAW_STEP)
+"""The same update in torch's own grad-mode wrapper, for when dynamo is loaded. Not
+`super().step`: once any plain Adam(W) has stepped, `AdamW.step` carries the profiler hook too,
+and `EagerAdamW.step` has its own, so the hooks would run twice per step."""
 
 
 def _eager(name: str) -> Callable[..., Any]:
@@ -42,8 +50,8 @@ def _eager(name: str) -> Callable[..., Any]:
             return getattr(super(EagerAdamW, self), name)(*args, **kwargs)
         return raw(self, *args, **kwargs)
 
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = raw.__doc__
+    functools.update_wrapper(method, raw)
+    method.__qualname__ = f"EagerAdamW.{name}"
     return method
 
 
@@ -55,9 +63,10 @@ class EagerAdamW(torch.optim.AdamW):
     state_dict = _eager("state_dict")
     load_state_dict = _eager("load_state_dict")
 
-    def step(self, closure: Callable[[], float] | None = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """One AdamW update (torch's `Adam.step`). Without dynamo loaded, the grad mode that
+        `_use_grad_for_differentiable` sets around it, less its `graph_break()` calls."""
         if DYNAMO in sys.modules:
-            return super().step(closure)
-        # what `_use_grad_for_differentiable` does around the update, less its graph breaks
+            return _TORCH_STEP(self, closure)
         with torch.set_grad_enabled(self.defaults["differentiable"]):
             return _RAW_STEP(self, closure)
