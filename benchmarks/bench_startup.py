@@ -15,7 +15,7 @@ each is timed twice: wall clock (the reported figure) and CPU time (user+sys of 
   `_use_grad_for_differentiable`, which imports it on every call (torch/optim/optimizer.py). No
   constructor flag (foreach, fused, capturable, differentiable) skips either, so this row measures
   what the 1.5x goal is up against; the next row is what astrobio adds on top of it;
-- both peers again, leaving through `os._exit(0)` as `astrobio` does (cli/process_exit.py): a plain
+- both peers again, leaving through `os._exit(0)` as `astrobio` does (process_exit.py): a plain
   `python -c` spends another 0.5-1.3 s in CPython's teardown, which flatters the ratios above; the
   last two rows compare the work alone.
 The load average before and after is recorded.
@@ -96,7 +96,7 @@ def bare_torch(folder: Path, env: dict[str, str]) -> Sampler:
 _OPTIM_FLOOR = ("import torch; p = torch.zeros(1, requires_grad=True); o = torch.optim.AdamW([p]); "
                 "p.sum().backward(); o.step()")
 _NO_TEARDOWN = "; import os; os._exit(0)"
-"""Appended to a peer: leave as `astrobio` does (cli/process_exit.py), without CPython's teardown
+"""Appended to a peer: leave as `astrobio` does (process_exit.py), without CPython's teardown
 (0.6-1.3 s for a process that imported torch and stepped an optimizer), so the pair compares the work, not the exit."""
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from astrobio.cli.process_exit import exit_status
+from astrobio.process_exit import exit_status
 from tests.cli_helpers import ROOT
 
 _SCRIPT = textwrap.dedent("""
     import atexit, sys, threading, time
     from pathlib import Path
-    from astrobio.cli.process_exit import exit_process
+    from astrobio.process_exit import exit_process
 
     out = Path(sys.argv[1])
 
@@ -55,7 +55,7 @@ def test_threads_atexit_and_buffers_are_finished_before_the_status(tmp_path, cod
 _POOL_AND_PRINTF = textwrap.dedent("""
     import ctypes
     from concurrent.futures import ThreadPoolExecutor
-    from astrobio.cli.process_exit import exit_process
+    from astrobio.process_exit import exit_process
 
     POOL = ThreadPoolExecutor(max_workers=2)  # left open: its idle non-daemon workers stay alive
     assert POOL.submit(sum, [1, 2]).result() == 3

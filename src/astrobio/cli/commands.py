@@ -45,7 +45,7 @@ submit_app.command("pipeline")(submit.submit_pipeline_cmd)
 
 def main() -> None:
     """The console script: run the command, then leave without interpreter teardown (`process_exit`)."""
-    from astrobio.cli.process_exit import exit_process
+    from astrobio.process_exit import exit_process
 
     try:
         app()

@@ -48,6 +48,7 @@ def train_step(component: str, run_id: str, config_yaml: str, store_uri: str, mo
 
     from astrobio.errors import AstrobioError
     from astrobio.pipeline.launcher import report_failure_and_exit, run_train_step
+    from astrobio.pipeline.step_exit import exit_fast_after_return
 
     try:
         result = run_train_step(component=component, run_id=run_id, config_yaml=config_yaml, store_uri=store_uri,
@@ -62,6 +63,7 @@ def train_step(component: str, run_id: str, config_yaml: str, store_uri: str, mo
         kept = Path(result.drawn_dir) if result.drawn_dir else None
         handle.write(step_report_html(result, step_figures_html(result.component, result.phase, result.artifact_uri,
                                                                 result.metrics, os.environ, kept)))
+    exit_fast_after_return()  # KFP writes the outputs after the return; then no interpreter teardown
     return collections.namedtuple("Outputs", ["artifact_uri"])(result.artifact_uri)
 
 
@@ -85,6 +87,7 @@ def production_step(run_id: str, config_yaml: str, store_uri: str, mode: str, up
     from astrobio.pipeline.launcher import report_failure_and_exit
     from astrobio.pipeline.production import run_production_step
     from astrobio.pipeline.report import log_metrics
+    from astrobio.pipeline.step_exit import exit_fast_after_return
 
     try:
         result, page = run_production_step(run_id=run_id, config_yaml=config_yaml, store_uri=store_uri,
@@ -94,6 +97,7 @@ def production_step(run_id: str, config_yaml: str, store_uri: str, mode: str, up
     log_metrics(metrics, result.metrics)
     with open(report.path, "w", encoding="utf-8") as handle:
         handle.write(page)
+    exit_fast_after_return()  # KFP writes the outputs after the return; then no interpreter teardown
     return collections.namedtuple("Outputs", ["artifact_uri"])(result.artifact_uri)
 
 
