@@ -32,7 +32,7 @@ def test_optional_numbers_still_take_null_and_bool_fields_take_bools():
 
 
 @pytest.mark.parametrize("text,where", [
-    ("[" * 5000, "nested too deeply"),
+    ("[" * 5000, "(nested too deeply|exceeded maximum nesting depth)"),  # pure-Python parser | libyaml
     ("run: &x {name: *x}\n", "'run.name' contains itself"),
 ])
 def test_hostile_yaml_files_are_refused_naming_the_file(tmp_path, text, where):

@@ -21,6 +21,13 @@ from astrobio.config.shape import check_tree
 from astrobio.errors import UsageError
 
 
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML has it (its wheels do), with the same safe constructors: a config
+parses ~3x faster (measured 2026-12-03: a pipeline step parses the resolved config twice, 0.08-0.13 s
+with the pure-Python parser), and nesting past libyaml's limit is a YAML error, not a RecursionError."""
+SAFE_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping, with a one-line error for a missing, unreadable or malformed file."""
     try:
@@ -30,7 +37,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"config file {path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
     try:
-        tree = yaml.safe_load(text)
+        tree = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

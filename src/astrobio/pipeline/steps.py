@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from astrobio.config import AstrobioConfig, load_config
+from astrobio.config.load import SAFE_DUMPER, SAFE_LOADER
 from astrobio.errors import RuntimeFailure, UsageError
 from astrobio.catalog import PHASES, phase_of_component
 from astrobio.store import ArtifactStore, artifact_prefix, is_complete, open_store
@@ -62,7 +63,7 @@ def step_config(config_yaml: str, run_id: str, store_uri: str, folder: Path) -> 
     what `astrobio train --config` reads in local mode, so both see byte-identical config.
     """
     try:
-        tree = yaml.safe_load(config_yaml) or {}
+        tree = yaml.load(config_yaml, Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise UsageError(f"pipeline parameter config_yaml is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(tree, dict):
@@ -73,7 +74,7 @@ def step_config(config_yaml: str, run_id: str, store_uri: str, folder: Path) -> 
         tree.setdefault("store", {})["uri"] = store_uri
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.dump(tree, Dumper=SAFE_DUMPER, sort_keys=False), encoding="utf-8")
     return load_config(path), path
 
 
