@@ -71,10 +71,14 @@ def test_bad_phase_range_is_a_usage_error(text):
         parse_phase_range(text)
 
 
-def test_the_run_report_reuses_the_figures_its_steps_drew(tmp_path, monkeypatch):
-    """Each KFP step draws its component's section for its HTML output; the report at the end takes
-    those drawings (report/drawn.py) instead of drawing every figure a second time in the parent,
-    and the folder they passed through is gone afterwards (a stale one is cleared first)."""
+def test_each_section_is_drawn_once_by_the_run_while_the_steps_go_on(tmp_path, monkeypatch):
+    """Inside `astrobio run` the steps draw nothing (their HTML output says who does); the run draws
+    each finished step's section on its drawer thread (phases/drawing.py), the report at the end
+    takes those drawings (report/drawn.py) instead of drawing again, and the folder they passed
+    through is gone afterwards (a stale one is cleared first)."""
+    import threading
+
+    from astrobio.pipeline.report import DRAWN_BY_RUN
     from astrobio.report import build
     from astrobio.report.drawn import DRAWN_DIR
 
@@ -84,16 +88,20 @@ def test_the_run_report_reuses_the_figures_its_steps_drew(tmp_path, monkeypatch)
     stale = tmp_path / "out" / "r3" / DRAWN_DIR
     stale.mkdir(parents=True)
     (stale / "left-by-another-run.json").write_text("{}")
-    drawn_here: list[str] = []
+    drawn_here: list[tuple[str, str]] = []
     real = build.draw_section
-    monkeypatch.setattr(build, "draw_section", lambda name, *a: drawn_here.append(name) or real(name, *a))
+    monkeypatch.setattr(build, "draw_section",
+                        lambda name, *a: drawn_here.append((name, threading.current_thread().name)) or real(name, *a))
     phases, error = run_phases(cfg, tmp_path / "out", 1, dict(os.environ))
     assert error is None and [p.status for p in phases] == ["complete"]
-    assert drawn_here == [], "the parent drew figures the steps had drawn"
+    assert sorted(name for name, _ in drawn_here) == sorted(("graph_vae", "datacube", "spectra", "causal"))
+    assert all(thread.startswith("astrobio-draw") for _, thread in drawn_here), drawn_here
     assert not stale.exists()
     page = (tmp_path / "out" / "r3" / "report.html").read_text()
     assert all(f"id='c-{name}'" in page for name in ("graph_vae", "datacube", "spectra", "causal"))
     assert page.count("<svg") >= 2  # the phase graph and a drawn section (the stub trains little); the next test compares bytes
+    step_pages = list((tmp_path / "out" / "kfp-local").glob("*/train-*/report"))
+    assert len(step_pages) == 4 and all(DRAWN_BY_RUN in p.read_text() and "<svg" not in p.read_text() for p in step_pages)
 
 
 def test_the_report_without_kept_drawings_is_the_same_page(tmp_path, monkeypatch):

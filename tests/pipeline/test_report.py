@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from astrobio.pipeline.report import log_metrics, metrics_table_html, step_report_html
+from astrobio.pipeline.report import DRAWN_BY_RUN, log_metrics, metrics_table_html, step_page, step_report_html
 from astrobio.pipeline.steps import StepResult
 
 
@@ -32,3 +32,17 @@ def test_report_names_the_artifact_and_escapes() -> None:
     result = StepResult("graph_vae", "pretrain", "s3://b/<x>", {}, "kubeflow", details={"PyTorchJob": "ns/j"})
     page = step_report_html(result)
     assert "s3://b/&lt;x&gt;" in page and "ns/j" in page and "No metrics were recorded" in page
+
+
+def test_inside_astrobio_run_the_step_page_leaves_the_figures_to_the_run(monkeypatch, tmp_path) -> None:
+    """With the run's drawn-figures folder set the step draws nothing (the run does, phases/drawing.py);
+    without it, on a cluster, the page carries the step's own figures (or why there are none)."""
+    from astrobio.report import build
+
+    drawn: list[str] = []
+    monkeypatch.setattr(build, "step_figures_html", lambda component, *a: drawn.append(component) or "<svg/>")
+    in_run = StepResult("causal", "pretrain", str(tmp_path), {}, "local", drawn_dir=str(tmp_path))
+    assert DRAWN_BY_RUN in step_page(in_run, {}) and drawn == []
+    alone = StepResult("causal", "pretrain", str(tmp_path), {}, "kubeflow")
+    page = step_page(alone, {})
+    assert drawn == ["causal"] and "<svg/>" in page and DRAWN_BY_RUN not in page

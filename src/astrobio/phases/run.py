@@ -26,10 +26,11 @@ from astrobio.config import AstrobioConfig
 from astrobio.config.schema import COMPONENT_FIELDS
 from astrobio.errors import AstrobioError, UsageError
 from astrobio.catalog import PHASES, phase_of_component
+from astrobio.phases.drawing import SectionDrawer
 from astrobio.phases.interrupt import Terminated, forward_sigterm
 from astrobio.phases.watch import RunWatcher
 from astrobio.pipeline.kfp_components import kfp_component_name
-from astrobio.pipeline.step_logs import log_path, tail
+from astrobio.pipeline.step_logs import StepEvent, log_path, tail
 from astrobio.report import REPORT_FILE
 from astrobio.report.drawn import drawn_folder
 from astrobio.report.summary import summary_rows
@@ -39,7 +40,7 @@ from astrobio.store.atomic import atomic_write_bytes
 
 RUN_FILE = "run.json"
 REPORT_MODULES = ("astrobio.report.build",)
-"""What the report at the end imports (matplotlib: 0.55 s), imported while the steps run."""
+"""What the report and the section drawer import (matplotlib: 0.55 s), imported while the first step runs."""
 
 
 def parse_phase_range(text: str) -> tuple[int, int]:
@@ -153,13 +154,25 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
     error: str | None = None
     terminated: Terminated | None = None
     with kept_drawings(run_dir) as kept:
+        drawer = SectionDrawer(kept, run_dir, env, lambda name: (
+            f"{store.uri.rstrip('/')}/{artifact_prefix(run_id, phase_of_component(name).name, name)}", metrics_of(name)))
+
+        def on_event(event: StepEvent) -> None:
+            watcher.event(event)
+            track = watcher.tracks.get(event.task)
+            if event.kind == "end" and track is not None and track.state in ("done", "reused") \
+                    and track.component in COMPONENT_FIELDS:
+                drawer.submit(track.component)  # its step left the drawing to this process (phases/drawing.py)
+
         try:
             with forward_sigterm(), watcher:
-                run_pipeline_locally(cfg, output, last, log_dir, watcher.event, meanwhile=REPORT_MODULES)
+                run_pipeline_locally(cfg, output, last, log_dir, on_event, meanwhile=REPORT_MODULES)
         except Terminated as exc:
             error, terminated = str(exc), exc
         except AstrobioError as exc:
             error = str(exc)
+        finally:
+            drawer.finish(cancel=error is not None)  # a failed run's report draws what it shows itself
         phases, data = record_run(cfg, output, run_dir, log_dir, env, last, watcher, time.monotonic() - started, error)
         if terminated is not None:
             raise terminated  # exit 143 once run.json says where the run stopped (no report: the grace period is short)

@@ -44,7 +44,6 @@ def train_step(component: str, run_id: str, config_yaml: str, store_uri: str, mo
     """
     import collections
     import os
-    from pathlib import Path
 
     from astrobio.errors import AstrobioError
     from astrobio.pipeline.launcher import report_failure_and_exit, run_train_step
@@ -55,14 +54,11 @@ def train_step(component: str, run_id: str, config_yaml: str, store_uri: str, mo
                                 mode=mode, upstream=upstream, env=os.environ, import_meanwhile=True)
     except AstrobioError as exc:
         report_failure_and_exit(exc)
-    from astrobio.pipeline.report import log_metrics, step_report_html  # imported while it trained
-    from astrobio.report.build import step_figures_html
+    from astrobio.pipeline.report import log_metrics, step_page  # imported while it trained
 
     log_metrics(metrics, result.metrics)
     with open(report.path, "w", encoding="utf-8") as handle:
-        kept = Path(result.drawn_dir) if result.drawn_dir else None
-        handle.write(step_report_html(result, step_figures_html(result.component, result.phase, result.artifact_uri,
-                                                                result.metrics, os.environ, kept)))
+        handle.write(step_page(result, os.environ))
     exit_fast_after_return()  # KFP writes the outputs after the return; then no interpreter teardown
     return collections.namedtuple("Outputs", ["artifact_uri"])(result.artifact_uri)
 

@@ -93,7 +93,8 @@ def run_train_step(
     local mode runs `astrobio train` (or `$ASTROBIO_TRAIN_COMMAND`) in a subprocess. Both publish to
     the same store prefix, which this function then checks for COMPLETE and reads metrics from.
     `training_client` replaces `kubeflow.training.TrainingClient()` (tests pass a fake).
-    `import_meanwhile`: import what drawing the step's report needs while a local training runs.
+    `import_meanwhile`: import what drawing the step's report needs while a local training runs
+    (not inside `astrobio run`, which draws the step's figures itself).
     """
     check_mode(mode)
     try:
@@ -112,8 +113,8 @@ def run_train_step(
                               mode, reused=True, drawn_dir=drawn)
         check_upstream(upstream_uris, env)
         if mode == "local":
-            details = run_local_train(component, config_path, env, log,
-                                      report_modules(component) if import_meanwhile else ())
+            draws = import_meanwhile and drawn is None  # inside `astrobio run` the run draws it (step_page)
+            details = run_local_train(component, config_path, env, log, report_modules(component) if draws else ())
         else:
             from astrobio.pipeline.pytorchjob_launch import launch_pytorchjob
 

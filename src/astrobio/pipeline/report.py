@@ -71,3 +71,19 @@ def step_report_html(result: StepResult, extra: str = "") -> str:
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(result.component)}</title>"
             f"<style>{STYLE}</style></head><body><h2>{html.escape(result.component)}: held-out metrics vs baselines"
             f"</h2><ul>{items}</ul>{metrics_table_html(result.metrics)}{extra}</body></html>\n")
+
+
+DRAWN_BY_RUN = ("<p>Figures: drawn by <code>astrobio run</code> into the run's report.html while the next step "
+                "trained (astrobio/phases/drawing.py).</p>")
+
+
+def step_page(result: StepResult, env: Mapping[str, str]) -> str:
+    """The step's HTML output: `step_report_html` with its component's figures, which the step draws
+    itself except inside `astrobio run` (`result.drawn_dir` set), whose parent draws them for its
+    report while the next step trains; matplotlib is then not even imported here."""
+    if result.drawn_dir is not None:
+        return step_report_html(result, DRAWN_BY_RUN)
+    from astrobio.report.build import step_figures_html
+
+    return step_report_html(result, step_figures_html(result.component, result.phase, result.artifact_uri,
+                                                       result.metrics, env))

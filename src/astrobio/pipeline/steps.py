@@ -36,12 +36,14 @@ class StepResult:
     reused: bool = False
     details: dict[str, str] = field(default_factory=dict)
     drawn_dir: str | None = None
-    """Local mode inside `astrobio run`: the folder where the run report picks up the figures this
-    step draws (`astrobio.report.drawn`); None anywhere else."""
+    """Local mode inside `astrobio run`: the run's folder of drawn figures, into which the run itself
+    draws this step's section while the next step trains (`astrobio.phases.drawing`), so the step
+    does not; None anywhere else (the step draws its own figures)."""
 
 
 def drawn_dir(cfg: AstrobioConfig, mode: str) -> str | None:
-    """The run's folder for drawn figures, when this is a local step of an `astrobio run` that made it."""
+    """The run's folder for drawn figures, when this is a local step of an `astrobio run` that made it
+    (`astrobio run` makes it before its first step and removes it after its report)."""
     from astrobio.report.drawn import drawn_folder
 
     folder = drawn_folder(cfg.run.folder)

@@ -58,8 +58,8 @@ def draw_section(name: str, metrics: Mapping[str, Any], files: ArtifactFiles, sc
 
 def section_figures(name: str, metrics: Mapping[str, Any], files: ArtifactFiles, scratch: Path,
                     kept: Path | None, keep: bool = False) -> Drawn:
-    """`draw_section`, or the same drawing a step of this run kept in the folder `kept` (see drawn.py);
-    `keep`: a new drawing is kept there (a step's, for the run report; the report itself only reads)."""
+    """`draw_section`, or the same drawing this run's drawer kept in the folder `kept` (see drawn.py);
+    `keep`: a new drawing is kept there (the drawer's, for the run report; the report itself only reads)."""
     if kept is None or not kept.is_dir():
         return draw_section(name, metrics, files, scratch)
     key = drawn_key(name, metrics, files)
@@ -72,7 +72,7 @@ def section_figures(name: str, metrics: Mapping[str, Any], files: ArtifactFiles,
 
 
 def component_part(name: str, phase: str, info: Mapping[str, Any], files: ArtifactFiles,
-                   scratch: Path, kept: Path | None = None, keep: bool = False) -> ComponentPart:
+                   scratch: Path, kept: Path | None = None) -> ComponentPart:
     """One component's section: facts, training curves, model vs baselines, its own figure."""
     metrics = info.get("metrics") or {}
     row = summary_row(phase, name, metrics, info.get("seconds"), "complete" if info.get("complete") else "incomplete")
@@ -81,7 +81,7 @@ def component_part(name: str, phase: str, info: Mapping[str, Any], files: Artifa
     if not info.get("complete"):
         part.notes.append("no complete artifact: nothing to plot")
         return part
-    drawn = section_figures(name, metrics, files, scratch, kept, keep)
+    drawn = section_figures(name, metrics, files, scratch, kept)
     part.figures.extend(drawn.figures)
     part.notes.extend(drawn.notes)
     return part
@@ -89,8 +89,8 @@ def component_part(name: str, phase: str, info: Mapping[str, Any], files: Artifa
 
 def render_report(run: Mapping[str, Any], env: Mapping[str, str], workdirs: Path | None = None,
                   kept: Path | None = None) -> str:
-    """The report page of a run record (`run.json`'s content); `kept`: the folder where this run's
-    steps left their drawings (drawn.py), reused when their inputs are byte-identical."""
+    """The report page of a run record (`run.json`'s content); `kept`: the folder where this run
+    kept its drawings (drawn.py), reused when their inputs are byte-identical."""
     phases = run.get("phases", [])
     needs = {p.name: p.needs for p in PHASES}
     rows = summary_rows(phases)
@@ -139,17 +139,16 @@ def run_from_store(store_uri: str, run_id: str, env: Mapping[str, str]) -> dict[
 
 
 def step_figures_html(component: str, phase: str, artifact_uri: str, metrics: Mapping[str, Any],
-                      env: Mapping[str, str], kept: Path | None = None) -> str:
+                      env: Mapping[str, str]) -> str:
     """The figures of one component's section, for the KFP step's HTML output artifact: the same
-    renderer as the run report, so the KFP UI shows the same curves and figures. A local run's
-    step leaves the drawing in `kept` for the run report (drawn.py)."""
+    renderer as the run report, so the KFP UI shows the same curves and figures."""
     from astrobio.errors import AstrobioError
     from astrobio.report.page import STYLE, component_section
 
     info = {"complete": True, "metrics": dict(metrics), "seconds": None}
     try:
         with tempfile.TemporaryDirectory(prefix="astrobio-step-report-") as tmp:
-            part = component_part(component, phase, info, read_artifact(artifact_uri, env), Path(tmp), kept, keep=True)
+            part = component_part(component, phase, info, read_artifact(artifact_uri, env), Path(tmp))
     except AstrobioError as exc:  # the artifact is published; a report that cannot read it says why
         return f"<p>figures unavailable: {exc}</p>"
     return f"<style>{STYLE}</style>{component_section(part)}"

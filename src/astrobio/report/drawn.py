@@ -1,16 +1,17 @@
-"""Figures a KFP step has drawn, kept for the run report so `astrobio run` does not draw them twice.
+"""Figures drawn for a run's report ahead of it, kept so `astrobio run` does not draw them twice.
 
-Each training step of a local run draws its component's section (curves, model vs baselines, the
-component's own figure) for its KFP HTML output; the run report at the end drew the same 16 SVGs
-again: 2.7 s of the parent's 3.1 s report on the pipeline benchmark (measured 2026-12-03), all of
-it overhead on top of the trainings.
+Inside `astrobio run`, each finished step's section (curves, model vs baselines, the component's
+own figure) is drawn by the run's drawer thread while the next step trains (phases/drawing.py);
+before that, the steps drew it for their KFP HTML output, and the run report at the end drew the
+same 16 SVGs again (2.7 s of the parent's 3.1 s report on the pipeline benchmark, measured
+2026-12-03). The report takes what is kept here and draws only what it does not find.
 
 A section's figures are a pure function of the component name, its held-out metrics and the
 artifact's small files (`collect.SMALL_FILES`: every figure hook reads only those), so they are
 kept under the SHA-256 of exactly those inputs (and the astrobio version): a changed artifact is
 a new key and is drawn again, never shown stale. The folder is made by `astrobio run` at its start
-and removed after its report; a step writes into it only when it exists, so a step outside such a
-run (a cluster, a pipeline run by hand) leaves nothing behind.
+and removed after its report; a step seeing it leaves its figures to the run, so a step outside
+such a run (a cluster, a pipeline run by hand) draws its own and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from astrobio.report.collect import ArtifactFiles
 from astrobio.store.atomic import atomic_write_bytes
 
 DRAWN_DIR = ".drawn-figures"
-"""Under the run folder (`<output_root>/<run_id>/`): where a local run's steps leave their drawings."""
+"""Under the run folder (`<output_root>/<run_id>/`): where a local run keeps its drawings."""
 FAILED_NOTE = "component figure failed"
-"""A drawing with this note is not kept: the failure may be the step's own, not the artifact's."""
+"""A drawing with this note is not kept: the failure may be the drawer's own, not the artifact's."""
 
 
 def drawn_folder(run_dir: Path) -> Path:
