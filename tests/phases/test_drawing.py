@@ -33,7 +33,9 @@ def test_cancel_drops_the_drawings_not_started(tmp_path) -> None:
     drawer = SectionDrawer(tmp_path, tmp_path, {}, artifact_of)
     drawer.submit("causal")
     drawer.submit("datacube")
-    while not asked:  # the first drawing is under way
+    for _ in range(1000):  # the first drawing is under way
+        if asked:
+            break
         threading.Event().wait(0.01)
     finishing = threading.Thread(target=drawer.finish, kwargs={"cancel": True})
     finishing.start()

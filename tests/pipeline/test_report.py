@@ -46,3 +46,22 @@ def test_inside_astrobio_run_the_step_page_leaves_the_figures_to_the_run(monkeyp
     alone = StepResult("causal", "pretrain", str(tmp_path), {}, "kubeflow")
     page = step_page(alone, {})
     assert drawn == ["causal"] and "<svg/>" in page and DRAWN_BY_RUN not in page
+
+
+def test_only_the_run_that_made_the_folder_takes_the_drawing_over(tmp_path) -> None:
+    """A drawn-figures folder left by a killed `astrobio run` must not stop a step run by hand from
+    drawing: the step also needs the variable the live run sets for its steps, naming that folder."""
+    from astrobio.config import load_config
+    from astrobio.pipeline.steps import RUN_DRAWS_ENV, drawn_dir
+    from astrobio.report.drawn import drawn_folder
+    from tests.pipeline.helpers import DEFAULT_CONFIG
+
+    cfg = load_config(DEFAULT_CONFIG, [f"run.output_root={tmp_path}", "run.run_id=r1"])
+    folder = drawn_folder(cfg.run.folder)
+    folder.mkdir(parents=True)
+    assert drawn_dir(cfg, "local", {}) is None
+    assert drawn_dir(cfg, "local", {RUN_DRAWS_ENV: str(tmp_path / "another-run")}) is None
+    assert drawn_dir(cfg, "local", {RUN_DRAWS_ENV: str(folder)}) == str(folder)
+    assert drawn_dir(cfg, "kubeflow", {RUN_DRAWS_ENV: str(folder)}) is None
+    folder.rmdir()
+    assert drawn_dir(cfg, "local", {RUN_DRAWS_ENV: str(folder)}) is None

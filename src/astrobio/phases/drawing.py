@@ -6,20 +6,42 @@ on the pipeline benchmark (measured 2026-12-03, after the other cuts of #19), in
 trainings. The run's report needs those drawings, the step's own KFP HTML output on this machine
 is read by nobody else, and the parent process only waits while a step runs, with a core left
 idle by a smoke training's one torch thread. So in `astrobio run` the steps leave the drawing to
-the parent (their HTML says so), and the parent draws each finished step's section on one
-background thread, into the run's kept-drawings folder (`report/drawn.py`), under the key the
-report looks up. The report at the end then draws only what is not there yet (the last step's
-section, or one whose drawing failed). On a cluster, steps draw their own section as before.
+the parent (`steps_leave_drawing_to`; their HTML says so), and the parent draws each finished
+step's section on one background thread, into the run's kept-drawings folder (`report/drawn.py`),
+under the key the report looks up. Only the last step's drawing is still waited for (before the
+report); one that failed is drawn again by the report. On a cluster, steps draw their own.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from astrobio.pipeline.steps import RUN_DRAWS_ENV
+
+
+@contextmanager
+def steps_leave_drawing_to(kept: Path) -> Iterator[None]:
+    """Tell the steps started meanwhile that this run draws their figures into `kept`.
+
+    Through this process's environment, which kfp.local's runner hands to every step it starts
+    (the only channel it has besides the pipeline's parameters, which are the cluster's too)."""
+    before = os.environ.get(RUN_DRAWS_ENV)
+    os.environ[RUN_DRAWS_ENV] = str(kept)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(RUN_DRAWS_ENV, None)
+        else:
+            os.environ[RUN_DRAWS_ENV] = before
 
 
 class SectionDrawer:

@@ -26,7 +26,7 @@ from astrobio.config import AstrobioConfig
 from astrobio.config.schema import COMPONENT_FIELDS
 from astrobio.errors import AstrobioError, UsageError
 from astrobio.catalog import PHASES, phase_of_component
-from astrobio.phases.drawing import SectionDrawer
+from astrobio.phases.drawing import SectionDrawer, steps_leave_drawing_to
 from astrobio.phases.interrupt import Terminated, forward_sigterm
 from astrobio.phases.watch import RunWatcher
 from astrobio.pipeline.kfp_components import kfp_component_name
@@ -164,15 +164,17 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
                     and track.component in COMPONENT_FIELDS:
                 drawer.submit(track.component)  # its step left the drawing to this process (phases/drawing.py)
 
+        succeeded = False
         try:
-            with forward_sigterm(), watcher:
+            with forward_sigterm(), watcher, steps_leave_drawing_to(kept):
                 run_pipeline_locally(cfg, output, last, log_dir, on_event, meanwhile=REPORT_MODULES)
+            succeeded = True
         except Terminated as exc:
             error, terminated = str(exc), exc
         except AstrobioError as exc:
             error = str(exc)
-        finally:
-            drawer.finish(cancel=error is not None)  # a failed run's report draws what it shows itself
+        finally:  # after a failure or Ctrl-C only the drawing under way is waited for: the report draws the rest
+            drawer.finish(cancel=not succeeded)
         phases, data = record_run(cfg, output, run_dir, log_dir, env, last, watcher, time.monotonic() - started, error)
         if terminated is not None:
             raise terminated  # exit 143 once run.json says where the run stopped (no report: the grace period is short)
@@ -184,7 +186,7 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
 
 @contextmanager
 def kept_drawings(run_dir: Path) -> Iterator[Path]:
-    """The folder where this run's steps leave their drawn figures for its report (report/drawn.py):
+    """The folder where this run keeps its drawn figures for its report (report/drawn.py):
     made empty for this run, so nothing drawn by another run or another astrobio version is shown,
     and removed afterwards (a later `astrobio report` draws from the artifacts)."""
     folder = drawn_folder(run_dir)

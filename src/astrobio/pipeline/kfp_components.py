@@ -54,7 +54,7 @@ def train_step(component: str, run_id: str, config_yaml: str, store_uri: str, mo
                                 mode=mode, upstream=upstream, env=os.environ, import_meanwhile=True)
     except AstrobioError as exc:
         report_failure_and_exit(exc)
-    from astrobio.pipeline.report import log_metrics, step_page  # imported while it trained
+    from astrobio.pipeline.report import log_metrics, step_page
 
     log_metrics(metrics, result.metrics)
     with open(report.path, "w", encoding="utf-8") as handle:

@@ -105,7 +105,7 @@ def run_train_step(
     with tempfile.TemporaryDirectory(prefix=f"astrobio-{component}-") as tmp:
         cfg, config_path = step_config(config_yaml, run_id, store_uri, Path(tmp))
         location = locate_artifact(cfg, component, env)
-        drawn = drawn_dir(cfg, mode)
+        drawn = drawn_dir(cfg, mode, env)
         location.store.check()
         if is_complete(location.store, location.prefix):
             log(f"{component}: {location.uri} is already complete; reusing it (new run id to retrain)")

@@ -1,8 +1,9 @@
 """Import what a step needs after its training while the training runs, on the core it leaves idle.
 
-A local pipeline step waits on its `astrobio train` subprocess, then draws its component's figures
-for the KFP HTML output: matplotlib, the report renderers and the component's figure module cost
-0.7 s of imports (measured 2026-12-03), paid after the training, in series with it. Smoke trainings
+A local pipeline step outside `astrobio run` (which draws them itself, phases/drawing.py) waits on
+its `astrobio train` subprocess, then draws its component's figures for the KFP HTML output:
+matplotlib, the report renderers and the component's figure module cost 0.7 s of imports
+(measured 2026-12-03), paid after the training, in series with it. Smoke trainings
 run one torch thread, so a second core is idle meanwhile; importing on a thread while the main
 thread is blocked in `subprocess.call` takes that cost off the run's critical path.
 

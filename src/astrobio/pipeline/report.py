@@ -73,14 +73,14 @@ def step_report_html(result: StepResult, extra: str = "") -> str:
             f"</h2><ul>{items}</ul>{metrics_table_html(result.metrics)}{extra}</body></html>\n")
 
 
-DRAWN_BY_RUN = ("<p>Figures: drawn by <code>astrobio run</code> into the run's report.html while the next step "
-                "trained (astrobio/phases/drawing.py).</p>")
+DRAWN_BY_RUN = ("<p>Figures: drawn by <code>astrobio run</code> into the run's report.html once this step "
+                "ended (astrobio/phases/drawing.py).</p>")
 
 
 def step_page(result: StepResult, env: Mapping[str, str]) -> str:
     """The step's HTML output: `step_report_html` with its component's figures, which the step draws
     itself except inside `astrobio run` (`result.drawn_dir` set), whose parent draws them for its
-    report while the next step trains; matplotlib is then not even imported here."""
+    report once the step has ended; matplotlib is then not even imported here."""
     if result.drawn_dir is not None:
         return step_report_html(result, DRAWN_BY_RUN)
     from astrobio.report.build import step_figures_html

@@ -37,17 +37,23 @@ class StepResult:
     details: dict[str, str] = field(default_factory=dict)
     drawn_dir: str | None = None
     """Local mode inside `astrobio run`: the run's folder of drawn figures, into which the run itself
-    draws this step's section while the next step trains (`astrobio.phases.drawing`), so the step
-    does not; None anywhere else (the step draws its own figures)."""
+    draws this step's section once the step has ended (`astrobio.phases.drawing`), so the step does
+    not; None anywhere else (the step draws its own figures)."""
 
 
-def drawn_dir(cfg: AstrobioConfig, mode: str) -> str | None:
-    """The run's folder for drawn figures, when this is a local step of an `astrobio run` that made it
-    (`astrobio run` makes it before its first step and removes it after its report)."""
+RUN_DRAWS_ENV = "ASTROBIO_RUN_DRAWS_FIGURES"
+"""Set by `astrobio run`, for the steps it runs, to its folder of drawn figures: the run draws their
+sections itself. A step checks that it names its own run's folder, and that the folder exists."""
+
+
+def drawn_dir(cfg: AstrobioConfig, mode: str, env: Mapping[str, str]) -> str | None:
+    """The run's folder for drawn figures, when this is a local step of the `astrobio run` that made
+    it (the variable, not the folder alone: one left by a killed run must not stop a later step run
+    by hand from drawing its figures)."""
     from astrobio.report.drawn import drawn_folder
 
     folder = drawn_folder(cfg.run.folder)
-    return str(folder) if mode == "local" and folder.is_dir() else None
+    return str(folder) if mode == "local" and env.get(RUN_DRAWS_ENV) == str(folder) and folder.is_dir() else None
 
 
 def check_mode(mode: str) -> str:
