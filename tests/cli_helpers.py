@@ -11,6 +11,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "smoke.yaml"
 
 
+def fresh_python_env(*, with_root: bool = False, drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    """This process's environment for a child interpreter that imports the checkout's `src/` first
+    (then, `with_root`, the checkout itself, for `tests.` and `benchmarks.` modules; then the caller's
+    PYTHONPATH), less the variables `drop`, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    paths = [str(ROOT / "src"), *([str(ROOT)] if with_root else []), os.environ.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    env.update(extra)
+    return env
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}

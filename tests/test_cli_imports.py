@@ -10,13 +10,12 @@ live in benchmarks/bench_startup.py). It fails on code that prints `components` 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.cli_helpers import ROOT, SMOKE
+from tests.cli_helpers import ROOT, SMOKE, fresh_python_env
 
 HEAVY = ("torch", "kfp", "kubernetes", "kubeflow", "transformers", "diffusers", "peft", "optuna",
          "pandas", "scipy", "sklearn", "matplotlib", "minio")
@@ -35,8 +34,7 @@ main()
 
 def loaded_by(*args: str, heavy: tuple[str, ...] = HEAVY, extra_env: dict[str, str] | None = None) -> list[str]:
     """The packages (or dotted modules) of `heavy` that `astrobio *args` has imported by the time it exits."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-           **(extra_env or {})}
+    env = fresh_python_env(**(extra_env or {}))
     probe = f"HEAVY = {json.dumps(json.dumps(heavy))}\n{_PROBE}"
     done = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
@@ -47,7 +45,7 @@ def loaded_by(*args: str, heavy: tuple[str, ...] = HEAVY, extra_env: dict[str, s
 def test_importing_the_cli_loads_no_heavy_package() -> None:
     probe = f"import sys, astrobio.cli; print(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY)!r})))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+                          env=fresh_python_env())
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
 
@@ -62,7 +60,7 @@ def test_components_prints_every_row_without_loading_a_spec() -> None:
     """The listing comes from the catalog rows (get_spec checks SPEC agrees with them)."""
     from astrobio.catalog import COMPONENTS
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = fresh_python_env()
     done = subprocess.run([sys.executable, "-m", "astrobio", "components"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -4,7 +4,6 @@ non-daemon threads, run atexit handlers, flush block-buffered stdout/stderr, kee
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from astrobio.process_exit import exit_status
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import fresh_python_env
 
 _SCRIPT = textwrap.dedent("""
     import atexit, sys, threading, time
@@ -35,8 +34,7 @@ _SCRIPT = textwrap.dedent("""
 
 
 def _run(tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("PYTHONUNBUFFERED", None)  # piped stdout is then block-buffered, as in a pipeline step
+    env = fresh_python_env(drop=("PYTHONUNBUFFERED",))  # piped stdout is block-buffered, as in a pipeline step
     return subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path), code], env=env, capture_output=True,
                           text=True, timeout=60)
 
@@ -67,7 +65,7 @@ _POOL_AND_PRINTF = textwrap.dedent("""
 def test_an_open_thread_pool_and_c_stdio_are_finished_too() -> None:
     """concurrent.futures stops idle workers from threading's own exit callbacks (a plain join of
     every thread would wait forever), and libc's buffered printf output reaches the pipe."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = fresh_python_env()
     done = subprocess.run([sys.executable, "-c", _POOL_AND_PRINTF], env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 4, done.stderr
@@ -81,7 +79,7 @@ def test_exit_status_follows_the_interpreter() -> None:
 
 def test_the_console_script_keeps_a_failed_commands_status(tmp_path) -> None:
     """A usage error through `python -m astrobio` (the same `main`) is still exit 2 with its line."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = fresh_python_env()
     done = subprocess.run([sys.executable, "-m", "astrobio", "config", "show", "--config", str(tmp_path / "nope.yaml")],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
@@ -90,7 +88,7 @@ def test_the_console_script_keeps_a_failed_commands_status(tmp_path) -> None:
 
 def test_a_profiled_run_still_ends_through_the_profiler(tmp_path) -> None:
     """`python -m cProfile -o FILE -m astrobio ...` writes FILE after main returns: os._exit would lose it."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = fresh_python_env()
     out = tmp_path / "components.prof"
     done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "astrobio", "components"],
                           env=env, capture_output=True, text=True, timeout=120)

@@ -15,6 +15,7 @@ import pytest
 from astrobio.config import AstrobioConfig, load_config
 from astrobio.pipeline.pod_identity import NAME_ENV, NAMESPACE_ENV, UID_ENV, PodIdentity, pod_identity
 from astrobio.pipeline.pytorchjob_launch import StepCancelled, launch_pytorchjob, render_for_pod
+from tests.cli_helpers import fresh_python_env
 from tests.pipeline.fakes import FakeTrainingClient
 from tests.pipeline.helpers import DEFAULT_CONFIG, ROOT
 
@@ -119,7 +120,7 @@ STEP_SCRIPT = textwrap.dedent("""
 def test_a_step_process_killed_with_sigterm_deletes_its_job_and_exits_143() -> None:
     """The whole step process as the KFP shim runs it: SIGTERM from outside -> delete -> exit 143."""
     script = STEP_SCRIPT.format(root=str(ROOT), config=str(DEFAULT_CONFIG))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    env = fresh_python_env(with_root=True)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     assert proc.stdout is not None

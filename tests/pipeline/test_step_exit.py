@@ -8,13 +8,12 @@ tests/pipeline/test_local_run.py.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 
 
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import fresh_python_env
 
 _STEP = textwrap.dedent("""
     import atexit, sys
@@ -34,8 +33,7 @@ _STEP = textwrap.dedent("""
 
 
 def _run(before: str = "", after: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("PYTHONUNBUFFERED", None)  # piped stdout is block-buffered, as in a pipeline step
+    env = fresh_python_env(drop=("PYTHONUNBUFFERED",))  # piped stdout is block-buffered, as in a pipeline step
     script = _STEP.format(before=before, after=after)
     return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
 

@@ -10,12 +10,10 @@ in a fresh interpreter, since what matters is what is (not yet) imported.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+from tests.cli_helpers import fresh_python_env
 
 _PROBE = """
 import json, sys
@@ -33,8 +31,7 @@ print(json.dumps(facts))
 
 
 def probe(before: str = "") -> dict[str, bool]:
-    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_DETERMINISTIC"}
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
+    env = fresh_python_env(drop=("TORCHINDUCTOR_DETERMINISTIC",))
     done = subprocess.run([sys.executable, "-c", _PROBE.format(before=before)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

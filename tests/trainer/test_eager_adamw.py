@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +23,7 @@ import pytest
 import torch
 
 from astrobio.trainer.eager_adamw import EagerAdamW
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli_helpers import ROOT, fresh_python_env
 STEPS = 9
 
 
@@ -112,7 +110,7 @@ print(json.dumps({"dynamo_loaded": "torch._dynamo" in sys.modules, "graph_breaks
 def probe(tmp_path: Path, mode: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """`train` and `differentiable_update` with EagerAdamW in a fresh interpreter (`mode`: "fresh",
     or "dynamo" after a plain AdamW has run): the facts line and the saved results."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = fresh_python_env(with_root=True)
     done = subprocess.run([sys.executable, "-c", _PROBE, str(tmp_path / "eager.pt"), mode], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
