@@ -1,6 +1,6 @@
 """`make run`'s wall time: all five phases on configs/smoke.yaml, written to results/run_smoke.json.
 
-    python -m benchmarks.run_smoke                       # the full run (~11 min on 2 idle cores)
+    python -m benchmarks.run_smoke                       # the full run (~10 min on 2 idle cores)
     python -m benchmarks.run_smoke --quick --results /tmp/b   # phase 1 at 2 steps: the plumbing only
 
 Runs `astrobio run` exactly as `make run` does (one torch thread) in a fresh folder, reads the
