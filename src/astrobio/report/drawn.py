@@ -10,8 +10,9 @@ A section's figures are a pure function of the component name, its held-out metr
 artifact's small files (`collect.SMALL_FILES`: every figure hook reads only those), so they are
 kept under the SHA-256 of exactly those inputs (and the astrobio version): a changed artifact is
 a new key and is drawn again, never shown stale. The folder is made by `astrobio run` at its start
-and removed after its report; a step seeing it leaves its figures to the run, so a step outside
-such a run (a cluster, a pipeline run by hand) draws its own and leaves nothing behind.
+and removed after its report; a step leaves its figures to the run only when the run's variable
+names this folder (`pipeline.steps.RUN_DRAWS_ENV`), so a step outside such a run (a cluster, a
+pipeline run by hand) draws its own and leaves nothing behind.
 """
 
 from __future__ import annotations
