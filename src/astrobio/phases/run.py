@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,7 @@ from astrobio.phases.interrupt import Terminated, forward_sigterm
 from astrobio.phases.watch import RunWatcher
 from astrobio.pipeline.kfp_components import kfp_component_name
 from astrobio.pipeline.step_logs import StepEvent, log_path, tail
+from astrobio.pipeline.steps import locate_artifact
 from astrobio.report import REPORT_FILE
 from astrobio.report.drawn import drawn_folder
 from astrobio.report.summary import summary_rows
@@ -154,20 +155,12 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
     error: str | None = None
     terminated: Terminated | None = None
     with kept_drawings(run_dir) as kept:
-        drawer = SectionDrawer(kept, run_dir, env, lambda name: (
-            f"{store.uri.rstrip('/')}/{artifact_prefix(run_id, phase_of_component(name).name, name)}", metrics_of(name)))
-
-        def on_event(event: StepEvent) -> None:
-            watcher.event(event)
-            track = watcher.tracks.get(event.task)
-            if event.kind == "end" and track is not None and track.state in ("done", "reused") \
-                    and track.component in COMPONENT_FIELDS:
-                drawer.submit(track.component)  # its step left the drawing to this process (phases/drawing.py)
-
+        drawer = SectionDrawer(kept, run_dir, env,
+                               lambda name: (locate_artifact(cfg, name, env).uri, metrics_of(name)))
         succeeded = False
         try:
             with forward_sigterm(), watcher, steps_leave_drawing_to(kept):
-                run_pipeline_locally(cfg, output, last, log_dir, on_event, meanwhile=REPORT_MODULES)
+                run_pipeline_locally(cfg, output, last, log_dir, draw_when_done(watcher, drawer), meanwhile=REPORT_MODULES)
             succeeded = True
         except Terminated as exc:
             error, terminated = str(exc), exc
@@ -182,6 +175,19 @@ def run_phases(cfg: AstrobioConfig, output: Path, last: int, env: dict[str, str]
 
         write_report(data, run_dir / REPORT_FILE, env, workdirs=run_dir, kept=kept)
     return phases, error
+
+
+def draw_when_done(watcher: RunWatcher, drawer: SectionDrawer) -> Callable[[StepEvent], None]:
+    """The runner's step-event hook: the watcher's view, then each training step that ended with its
+    artifact complete goes to the drawer (its step left the drawing to this process, drawing.py)."""
+    def on_event(event: StepEvent) -> None:
+        watcher.event(event)
+        track = watcher.tracks.get(event.task)
+        if event.kind == "end" and track is not None and track.state in ("done", "reused") \
+                and track.component in COMPONENT_FIELDS:
+            drawer.submit(track.component)
+
+    return on_event
 
 
 @contextmanager
