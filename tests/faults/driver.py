@@ -14,7 +14,8 @@ SIGTERM handler, same error-to-exit-code mapping via `guarded`) and can do one f
                              killer that must know how far the run got
   --step-sleep SEC           sleep SEC after every step (a realistic step time for the toy model)
 
-It prints `resumed from ... at step X` (the trainer's own line) and, at the end, `done step N`.
+It prints `resumed from ... at step X` (the trainer's own line) and, at the end, `done step N`;
+like `astrobio train`, it checkpoints and stops when its output's reader goes away.
 The toy component cannot go through `astrobio train`, whose config schema lists the real
 components only; everything after config parsing is the same code.
 """
@@ -39,6 +40,7 @@ import torch
 
 from astrobio.cli.guard import guarded
 from astrobio.cli.local_launch import install_stop_handler
+from astrobio.cli.output_closed import stop_when_output_closes
 from astrobio.trainer import StopFlag, TrainingRun, train
 from astrobio.trainer import checkpoint as ckpt
 from astrobio.trainer.distributed import DistEnv
@@ -176,8 +178,9 @@ def main(argv: list[str]) -> None:
     install_stop_handler(stop)
 
     def body() -> None:
-        result = train(job, DistEnv.from_env(os.environ), stop)
-        print(f"done step {result.step}", file=sys.stderr, flush=True)
+        with stop_when_output_closes(stop):
+            result = train(job, DistEnv.from_env(os.environ), stop)
+            print(f"done step {result.step}", file=sys.stderr, flush=True)
 
     guarded(body, args.debug)
 

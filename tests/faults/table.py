@@ -65,6 +65,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "test_trainer_sigkill.py::test_sigkill_from_an_external_killer_at_random_times":
         ("SIGKILL from an external killer at random times",),
     "test_trainer_sigterm.py::test_sigterm_checkpoints_within_grace_and_resumes": ("SIGTERM (pod eviction), 30 s grace",),
+    "test_trainer_reader_gone.py::test_trainer_checkpoints_when_its_output_reader_goes_away":
+        ("trainer's output reader gone (SIGTERM then pipe closed; pipe closed alone)",),
 }
 """Rows each fault test must record, by `<file>::<test>[params]` under tests/faults/."""
 

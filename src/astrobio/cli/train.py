@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from astrobio.cli.local_launch import install_stop_handler, launch_torchrun, strip_option
+from astrobio.cli.output_closed import stop_when_output_closes
 from astrobio.cli.options import ComponentOpt, ConfigOpt, SetOpt, guarded_command, load
 from astrobio.cli.tables import metrics_table, print_table
 from astrobio.console import to_stderr
@@ -110,7 +111,7 @@ def train_here(cfg: Any, spec: Any, env: Any, store: Any, prefix: str, out: Path
         write_text_atomic(out / "config.yaml", to_yaml(cfg))
     stop = StopFlag()
     install_stop_handler(stop)
-    with capture_tail() as tail:
+    with stop_when_output_closes(stop), capture_tail() as tail:
         try:
             section = resolve_inputs(section, spec, store, run_id, out)
             local = localize_section(section, f"components.{component}", os.environ, out / "inputs" / "s3", to_stderr)
