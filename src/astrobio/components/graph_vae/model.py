@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch_geometric.nn import GCNConv, SAGEConv, TransformerConv
+from torch_geometric.nn import SAGEConv, TransformerConv
 
 from astrobio.components.graph_vae.config import GraphVAEModelConfig
+from astrobio.components.graph_vae.message_graph import (GCNLayer, InferenceGraphMemo, gcn_message_graph,
+                                                         sparse_inference)
 
 MAX_LOGSTD = 10.0  # as in torch_geometric.nn.VGAE: keeps exp(logstd) finite early in training
 
@@ -33,7 +35,7 @@ def make_conv(kind: str, in_dim: int, out_dim: int, heads: int, concat: bool = T
     """One message-passing layer. TransformerConv splits `out_dim` over heads when concatenating,
     and averages full-width heads for the mu/logstd layers (as the old graph-transformer VAE did)."""
     if kind == "gcn":
-        return GCNConv(in_dim, out_dim)
+        return GCNLayer(in_dim, out_dim, normalize=False)  # the encoder normalises once: message_graph.py
     if kind == "sage":
         return SAGEConv(in_dim, out_dim)
     if kind == "transformer":
@@ -53,12 +55,23 @@ class Encoder(nn.Module):
         self.conv_mu = make_conv(cfg.encoder, dims[-1], cfg.latent_dim, cfg.heads, concat=False)
         self.conv_logstd = make_conv(cfg.encoder, dims[-1], cfg.latent_dim, cfg.heads, concat=False)
         self.dropout = nn.Dropout(cfg.dropout)
+        self.inference_graph = InferenceGraphMemo()  # not state: rebuilt from the edges it is given
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        graph = self.message_graph(x, edge_index)
+        relu = torch.relu if torch.is_grad_enabled() else torch.relu_  # no autograd: a layer's fresh output
         h = x
         for layer in self.layers:
-            h = self.dropout(torch.relu(layer(h, edge_index)))
-        return self.conv_mu(h, edge_index), self.conv_logstd(h, edge_index).clamp(max=MAX_LOGSTD)
+            h = self.dropout(relu(layer(h, *graph)))
+        return self.conv_mu(h, *graph), self.conv_logstd(h, *graph).clamp(max=MAX_LOGSTD)
+
+    def message_graph(self, x: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """What every layer takes after `x`: GCN layers get the graph normalised once (message_graph.py)."""
+        if not isinstance(self.conv_mu, GCNLayer):
+            return (edge_index,)
+        if sparse_inference(self):
+            return self.inference_graph.get(self.conv_mu, x, edge_index)
+        return gcn_message_graph(self.conv_mu, x, edge_index, sparse=False)
 
 
 class InnerProductDecoder(nn.Module):
