@@ -1,9 +1,11 @@
 """Production: fp32 vs dynamic-int8 latency (p50/p95) and held-out metric, through phase 5's own
 `release_component` (see benchmarks/production_int8.py for the workloads and method).
 
-Goal (issue #9): >= 1.5x faster at <= 1% metric loss where quantisation applies (two rows: speed, metric);
-a row below 1.5x carries the profiled reason (astrobio.production.profile: the Linear layers' share of the
-fp32 forward bounds what int8 can win, and the top other operators take the rest). Quick mode
+Goals: <= 1% metric loss wherever quantisation applies (issue #9), and >= 1.5x faster on the wide
+graph_vae variant (issue #19, which asks the smoke size only to say why not: its speed row is a report).
+A speed row below 1.5x carries the profiled reason (astrobio.production.profile: the Linear layers' share
+of the fp32 forward bounds what int8 can win, the top other operators take the rest, and how much faster
+int8 makes the Linear layers themselves). Quick mode
 trains causal_smoke only (int8 does not apply to it: no Linear layers), to check the plumbing.
 """
 
@@ -16,6 +18,9 @@ import torch
 from astrobio.production.options import ProductionOptions
 from benchmarks.common import Options, Result, Row
 from benchmarks.production_int8 import WORKLOADS, run_workload, summary
+
+SPEED_GOAL = ("graph_vae_wide",)
+"""Workloads whose int8 speed-up is judged (>= 1.5x); the others report it with the profiled reason."""
 
 
 def run(opts: Options) -> Result:
@@ -36,8 +41,10 @@ def run(opts: Options) -> Result:
                             note=(r.get("quantize") or {}).get("reason") or "int8 not applied"))
             continue
         speedup = s["int8_speedup"]
+        judged = name in SPEED_GOAL
         rows.append(Row(f"{name}: int8 p50 vs fp32 p50", s["int8_p50_ms"], s["fp32_p50_ms"], "ms", "fp32",
-                        goal=">= 1.5x faster", met=bool(speedup and speedup >= 1.5),
+                        goal=">= 1.5x faster" if judged else "report",
+                        met=bool(speedup and speedup >= 1.5) if judged else None,
                         note=f"speedup {speedup:.2f}x; p95 {s['int8_p95_ms']:.3g} vs {s['fp32_p95_ms']:.3g} ms"
                              + (f"; {s['why']}" if s["why"] and (speedup or 0.0) < 1.5 else "")))
         int8_metric = s["fp32_metric"] + s["int8_metric_delta"]  # metrics here: higher is better
