@@ -73,6 +73,9 @@ def test_inference_runs_on_a_sparse_adjacency_and_matches_the_edge_list(model_an
     assert graph[0].shape == (num_nodes, num_nodes) and graph[0].values().numel() > batch.edge_index.shape[1]  # + self-loops
     for field in ("mu", "logstd", "pos_logits", "neg_logits"):
         torch.testing.assert_close(getattr(sparse, field), getattr(dense, field), rtol=1e-5, atol=1e-5)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 products: the edge list stays
+        assert len(model.encoder.message_graph(batch.x, batch.edge_index)) == 2
+        assert torch.isfinite(model(batch).mu).all()
 
 
 def test_the_inference_graph_is_built_once_per_graph_matched_by_content(model_and_batch) -> None:

@@ -8,7 +8,7 @@ could not beat fp32 by much. Here the encoder normalises once, with PyG's own `g
 GCN layers are built with `normalize=False`:
 - training (autograd on) keeps the edge list, so gradients, deterministic algorithms and DDP are
   what they were, and the numbers are the same as the per-layer normalisation gave;
-- inference (eval mode, grad off) turns it into a sparse CSR matrix (rows are targets), and each
+- inference on the CPU (eval mode, grad off, no autocast) turns it into a sparse CSR matrix (rows are targets), and each
   layer sums its messages with one sparse-dense product instead of gather + scatter: the same sums
   in another order, ~1e-7 apart. `GCNLayer` runs that product with torch.sparse.mm's CSR reduce
   kernel: PyG's `spmm` sends a "sum" through torch's generic sparse addmm, which zero-fills and
@@ -44,10 +44,13 @@ class GCNLayer(GCNConv):
         return out.add_(self.bias) if self.bias is not None else out
 
 
-def sparse_inference(module: nn.Module) -> bool:
-    """Whether `module` runs as plain eager inference: eval mode, no autograd, nothing tracing it."""
-    return not (module.training or torch.is_grad_enabled() or torch.jit.is_tracing()
-                or torch.compiler.is_compiling() or torch.compiler.is_exporting())
+def sparse_inference(module: nn.Module, x: torch.Tensor) -> bool:
+    """Whether `module` runs as plain eager inference on the CPU: eval mode, no autograd, nothing
+    tracing it, no autocast (a bf16 product would meet the fp32 adjacency). Elsewhere (a GPU) the
+    edge list stays: the sparse path is measured on the CPU only."""
+    return x.device.type == "cpu" and not (
+        module.training or torch.is_grad_enabled() or torch.is_autocast_enabled("cpu") or torch.jit.is_tracing()
+        or torch.compiler.is_compiling() or torch.compiler.is_exporting())
 
 
 def gcn_message_graph(conv: GCNConv, x: torch.Tensor, edge_index: torch.Tensor,

@@ -69,7 +69,7 @@ class Encoder(nn.Module):
         """What every layer takes after `x`: GCN layers get the graph normalised once (message_graph.py)."""
         if not isinstance(self.conv_mu, GCNLayer):
             return (edge_index,)
-        if sparse_inference(self):
+        if sparse_inference(self, x):
             return self.inference_graph.get(self.conv_mu, x, edge_index)
         return gcn_message_graph(self.conv_mu, x, edge_index, sparse=False)
 
