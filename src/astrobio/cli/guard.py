@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
+from astrobio.cli.output_closed import say
 from astrobio.errors import EXIT_TRANSIENT, AstrobioError, Preempted, is_disk_full, is_transient_runtime, one_line
 
 T = TypeVar("T")
@@ -24,13 +25,13 @@ def guarded(fn: Callable[[], T], debug: bool) -> T:
     except AstrobioError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}")
         raise SystemExit(exc.exit_code) from None
-    except Preempted as exc:
-        print(f"{'interrupted' if exc.exit_code == 130 else 'preempted'}: {exc}", file=sys.stderr)
+    except Preempted as exc:  # the reader may have gone with the same signal: `say` keeps the code
+        say(f"{'interrupted' if exc.exit_code == 130 else 'preempted'}: {exc}")
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        say("interrupted")
         raise SystemExit(130) from None
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: one line, exit 1
         if debug:

@@ -58,7 +58,7 @@ def install_stop_handler(stop: StopFlag) -> None:
 
     def on_interrupt(signum: int, frame: object) -> None:
         # no printing here: the handler may run in the middle of the progress line's own write
-        if stop.requested:
+        if stop.requested and stop.signum != signal.SIGPIPE:  # a stop asked by a gone reader is no first Ctrl-C
             raise KeyboardInterrupt
         on_term(signum, frame)
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch_geometric.nn import GCNConv
 
-from astrobio.components.graph_vae.data import GraphVAEData
+from astrobio.components.graph_vae.data import GraphBatch, GraphVAEData
 from astrobio.components.graph_vae.message_graph import GCNLayer
 from astrobio.components.graph_vae.model import GraphVAE
 from tests.components.graph_vae.helpers import make_cfg
@@ -95,3 +95,23 @@ def test_the_inference_graph_is_built_once_per_graph_matched_by_content(model_an
     assert copied.encoder.inference_graph._entry is None and restored.encoder.inference_graph._entry is None
     assert model.state_dict().keys() == copied.state_dict().keys() and not any(
         "inference_graph" in key for key in model.state_dict())
+
+
+def test_a_directed_graph_with_a_duplicate_edge_and_a_self_loop_matches_per_layer_normalisation() -> None:
+    """The metabolite graphs hold both directions of every edge, so they cannot tell the adjacency
+    from its transpose; this one can (PyG's flow: messages go from edge_index[0] to edge_index[1])."""
+    torch.manual_seed(3)
+    edge_index = torch.tensor([[0, 0, 1, 2, 3, 3, 4, 0], [1, 2, 2, 3, 0, 0, 4, 4]])  # 3->0 twice, 4->4
+    x = torch.randn(5, 6)
+    batch = GraphBatch(x=x, edge_index=edge_index, pos_edge=edge_index[:, :3], neg_edge=torch.tensor([[1, 2], [4, 3]]))
+    model = GraphVAE(6, make_cfg(model=WIDE).model).eval()
+    ref = per_layer_reference(model).eval()
+    with torch.no_grad():
+        assert model.encoder.message_graph(x, edge_index)[0].layout == torch.sparse_csr
+        got, want = model(batch), ref(batch)
+    transposed = per_layer_reference(model).eval()
+    with torch.no_grad():
+        flipped = transposed(GraphBatch(x=x, edge_index=edge_index.flip(0), pos_edge=batch.pos_edge, neg_edge=batch.neg_edge))
+    assert not torch.allclose(flipped.mu, want.mu, atol=1e-3)  # the case can tell the direction apart
+    for field in ("mu", "logstd", "pos_logits", "neg_logits"):
+        torch.testing.assert_close(getattr(got, field), getattr(want, field), rtol=1e-5, atol=1e-5)

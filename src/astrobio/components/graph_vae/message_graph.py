@@ -22,6 +22,7 @@ were ~10% of a call.
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import torch
@@ -29,7 +30,8 @@ from torch import nn
 from torch_geometric.nn import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.typing import Adj
-from torch_geometric.utils import to_torch_csr_tensor
+from torch_geometric.index import index2ptr
+from torch_geometric.utils import coalesce
 
 
 class GCNLayer(GCNConv):
@@ -42,6 +44,10 @@ class GCNLayer(GCNConv):
             return super().forward(x, edge_index, edge_weight)
         out = torch.sparse.mm(edge_index, self.lin(x), "sum")
         return out.add_(self.bias) if self.bias is not None else out
+
+
+_CSR_WARNING_LOCK = threading.Lock()
+"""Serialises the one-line warning filter around a CSR build (`warnings.catch_warnings` is not thread-safe)."""
 
 
 def sparse_inference(module: nn.Module, x: torch.Tensor) -> bool:
@@ -61,11 +67,11 @@ def gcn_message_graph(conv: GCNConv, x: torch.Tensor, edge_index: torch.Tensor,
     edges, weights = gcn_norm(edge_index, None, num_nodes, conv.improved, True, conv.flow, x.dtype)
     if not sparse:
         return edges, weights
-    # checked (tens of microseconds) rather than torch's warning that unchecked ones may crash;
-    # its one-time notice that sparse CSR support is in beta says nothing to act on
-    with torch.sparse.check_sparse_tensor_invariants(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        return (to_torch_csr_tensor(edges.flip(0), weights, size=(num_nodes, num_nodes)),)
+    targets_first, weights = coalesce(edges.flip(0), weights, num_nodes)  # sorted rows, duplicates summed
+    with _CSR_WARNING_LOCK, warnings.catch_warnings():  # catch_warnings swaps process-wide filters
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")  # once, nothing to act on
+        return (torch.sparse_csr_tensor(index2ptr(targets_first[0], num_nodes), targets_first[1], weights,
+                                        (num_nodes, num_nodes), check_invariants=True),)
 
 
 class InferenceGraphMemo:
