@@ -19,6 +19,7 @@ runs on are shared, and only ratios measured side by side mean anything there.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import sys
@@ -63,10 +64,10 @@ def run_all(names: list[str], opts: Options, repeat: int) -> tuple[list[tuple[st
     runs: dict[str, list[Result]] = {n: [] for n in names}
     seconds = dict.fromkeys(names, 0.0)
     failed: list[str] = []
-    for _ in range(repeat):
+    for round_ in range(repeat):
         for name in (n for n in names if n not in failed):
             t0 = time.perf_counter()
-            result = run_one(name, opts)
+            result = run_one(name, dataclasses.replace(opts, round=round_))
             seconds[name] += time.perf_counter() - t0
             if result is None:
                 failed.append(name)

@@ -5,7 +5,9 @@
   < 5% of step time for every component.
 - memory: peak RSS (VmHWM of the fresh process) of build_data + build_model + a few optimizer steps on the smoke
   config. Goal: report; none above 4 GiB.
-Both benchmarks read the same probe runs, so `python -m benchmarks` probes each component once.
+Both benchmarks read the same probe runs, so `python -m benchmarks` probes each component once per
+round: with `--repeat N` every round probes anew (the probes were once kept across rounds, so the
+three "runs" of these two benchmarks were one run, three times).
 """
 
 from __future__ import annotations
@@ -18,24 +20,25 @@ from typing import Any
 from astrobio.catalog import component_names
 from benchmarks.common import ROOT, Options, Result, Row, python, quiet_env
 
-_CACHE: dict[tuple[str, bool, str], dict[str, Any]] = {}
+_PROBES: dict[tuple[str, bool, str, int], dict[str, Any]] = {}
+"""Probe results by (component, quick, device, round): shared by data_pipeline and memory within a round."""
 QUICK_COMPONENTS = ["causal"]
 SLOW = {"llm": (2, 2)}  # (batches per block, repeats): a 135M-parameter step takes seconds on a CPU
 GIB = 1024.0
 
 
 def probe(component: str, opts: Options) -> dict[str, Any]:
-    key = (component, opts.quick, opts.device)
-    if key not in _CACHE:
+    key = (component, opts.quick, opts.device, opts.round)
+    if key not in _PROBES:
         steps, repeats = (2, 1) if opts.quick else SLOW.get(component, (6, 3))
         cmd = [*python(), "-m", "benchmarks.probe_component", component, "--config", "configs/smoke.yaml",
                "--steps", str(steps), "--repeats", str(repeats), "--device", opts.device]
         done = subprocess.run(cmd, cwd=ROOT, env=quiet_env(), capture_output=True, text=True, timeout=900)
         if done.returncode != 0:
-            _CACHE[key] = {"component": component, "error": (done.stderr or done.stdout).strip().splitlines()[-1:]}
+            _PROBES[key] = {"component": component, "error": (done.stderr or done.stdout).strip().splitlines()[-1:]}
         else:
-            _CACHE[key] = json.loads(done.stdout.strip().splitlines()[-1])
-    return _CACHE[key]
+            _PROBES[key] = json.loads(done.stdout.strip().splitlines()[-1])
+    return _PROBES[key]
 
 
 def components(opts: Options) -> list[str]:

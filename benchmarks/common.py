@@ -32,6 +32,7 @@ class Options:
     device: str = "cpu"               # "cpu" or "cuda" (auto-detected by __main__)
     results: Path = RESULTS
     command: str = "python -m benchmarks"
+    round: int = 0                    # which of `--repeat N` rounds this run is: a run measures anew in each
 
 
 @dataclass
